@@ -1,0 +1,14 @@
+//! greenloop: a hand-written, single-threaded async executor with asyncio's primitives.
+//!
+//! (Crate tour to be written with the executor core.)
+#![deny(unsafe_code)]
+#![doc(test(attr(deny(warnings))))]
+
+#[allow(unsafe_code)]
+pub mod executor;
+pub mod future;
+
+pub use executor::{
+    Executor, JoinError, JoinHandle, Schedule, TaskId, Tick, block_on, run, spawn,
+};
+pub use future::{YieldNow, yield_now};
