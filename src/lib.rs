@@ -7,8 +7,9 @@
 #[allow(unsafe_code)]
 pub mod executor;
 pub mod future;
+pub mod task;
 
 pub use executor::{
-    Executor, JoinError, JoinHandle, Schedule, TaskId, Tick, block_on, run, spawn,
+    Executor, ExecutorBuilder, JoinError, JoinHandle, Schedule, TaskId, Tick, block_on, run, spawn,
 };
 pub use future::{YieldNow, yield_now};

@@ -29,10 +29,31 @@ pub struct Tick {
     pub has_ready: bool,
 }
 
-/// Why a task produced no output.
+/// Why a task produced no output: it was cancelled, or it panicked.
 pub struct JoinError {
     _p: (),
 }
+impl JoinError {
+    pub fn is_cancelled(&self) -> bool {
+        todo!()
+    }
+    pub fn is_panic(&self) -> bool {
+        todo!()
+    }
+    /// The panic payload; panics if the task was cancelled.
+    pub fn into_panic(self) -> Box<dyn std::any::Any + Send + 'static> {
+        todo!()
+    }
+    pub fn id(&self) -> TaskId {
+        todo!()
+    }
+}
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JoinError")
+    }
+}
+impl std::error::Error for JoinError {}
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("JoinError")
@@ -81,6 +102,55 @@ impl Executor {
         todo!()
     }
 }
+/// Builds an [`Executor`] with a schedule policy and a clock.
+#[derive(Debug, Default)]
+pub struct ExecutorBuilder {
+    _p: (),
+}
+impl ExecutorBuilder {
+    pub fn schedule(self, _s: Schedule) -> Self {
+        todo!()
+    }
+    /// Time jumps to the next deadline whenever no task is ready.
+    pub fn virtual_clock(self) -> Self {
+        todo!()
+    }
+    pub fn build(self) -> Executor {
+        todo!()
+    }
+}
+
+impl Executor {
+    pub fn builder() -> ExecutorBuilder {
+        ExecutorBuilder::default()
+    }
+    pub fn run_until_stalled(&self) -> Tick {
+        todo!()
+    }
+    pub fn has_ready(&self) -> bool {
+        todo!()
+    }
+    /// Earliest pending timer deadline (for host loops).
+    pub fn next_deadline(&self) -> Option<std::time::Instant> {
+        todo!()
+    }
+    /// Virtual clock only: moves time forward by `d` and fires what expired.
+    pub fn advance(&self, _d: std::time::Duration) {
+        todo!()
+    }
+    /// How many timers are pending.
+    pub fn pending_timers(&self) -> usize {
+        todo!()
+    }
+}
+
+/// Id of the greenloop task that owns `waker`, if it is a greenloop task waker.
+/// Diagnostics hook for sync/ (what a blocked task waits on).
+#[allow(dead_code)]
+pub(crate) fn task_id_of(_waker: &std::task::Waker) -> Option<TaskId> {
+    todo!()
+}
+
 impl Default for Executor {
     fn default() -> Self {
         Self::new()
