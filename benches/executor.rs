@@ -7,16 +7,17 @@
 //!
 //! The routines use `iter_custom` and divide by the workload size, so criterion's time is
 //! directly **ns per task** (`spawn_join`, `idle_tasks_wake_all`) or **ns per yield**
-//! (`yield_storm`). Run with
+//! (`yield_storm`). The clock is the benchmark thread's CPU time (see `common::Clock`; set
+//! `GREENLOOP_BENCH_CLOCK=wall` on a quiet machine for wall time). Run with
 //! `cargo bench --bench executor -- --warm-up-time 1 --measurement-time 3`; set
 //! `GREENLOOP_SKIP=1` to measure only the peers.
 
 mod common;
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{WakeAll, YieldOnce, detach, greenloop_enabled, idle_round};
+use common::{Clock, WakeAll, YieldOnce, detach, greenloop_enabled, idle_round};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main};
 use futures::executor::LocalPool;
@@ -316,7 +317,7 @@ fn long_group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTi
 /// Runs `round` `iters` times and returns the time per item, where one round handles
 /// `items` items; criterion then reports ns per item.
 fn per_item<T>(iters: u64, items: u64, mut round: impl FnMut() -> T) -> Duration {
-    let start = Instant::now();
+    let start = Clock::now();
     for _ in 0..iters {
         black_box(round());
     }

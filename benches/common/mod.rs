@@ -10,6 +10,7 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -91,13 +92,29 @@ pub(crate) async fn idle_round(
         YieldOnce::default().await;
     }
     on_parked();
-    let start = Instant::now();
+    let start = Clock::now();
     source.fire();
     Finished {
         countdown: &countdown,
     }
     .await;
     start.elapsed()
+}
+
+/// A point on the benchmarks' clock: this thread's CPU time by default, or wall time when
+/// `GREENLOOP_BENCH_CLOCK=wall`.
+///
+/// Thread CPU time is the default because the machine these numbers come from is shared
+/// (2 cores, load around 8): wall time there mostly measures how often the benchmark thread
+/// was descheduled. Every executor measured here runs its tasks on the calling thread, so its
+/// CPU time is the work it does. The source is the first field of
+/// `/proc/thread-self/schedstat` (nanoseconds on CPU), which the kernel brings up to date at
+/// every scheduler tick (4 ms here) and context switch; a reading is thus up to one tick
+/// stale at either end, an error without bias that averages out over a sample's rounds of
+/// 20 ms or more.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clock {
+    ns: u64,
 }
 
 /// Whether the greenloop benchmarks run: set `GREENLOOP_SKIP=1` to measure only the peers
@@ -110,6 +127,35 @@ pub(crate) fn greenloop_enabled() -> bool {
 /// unobserved. (A named function rather than `drop(handle)`, which clippy flags while the
 /// handle has no `Drop` impl of its own.)
 pub(crate) fn detach<T>(_handle: greenloop::JoinHandle<T>) {}
+
+// === impl Clock ===
+
+impl Clock {
+    /// Reads the clock.
+    ///
+    /// # Panics
+    /// If CPU time is selected and `/proc/thread-self/schedstat` is unreadable (not Linux).
+    pub(crate) fn now() -> Self {
+        static WALL_ORIGIN: OnceLock<Option<Instant>> = OnceLock::new();
+        let wall = WALL_ORIGIN.get_or_init(|| {
+            let var = std::env::var_os("GREENLOOP_BENCH_CLOCK");
+            var.is_some_and(|v| v == "wall").then(Instant::now)
+        });
+        let ns = match wall {
+            Some(origin) => u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            None => std::fs::read_to_string("/proc/thread-self/schedstat")
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse().ok())
+                .expect("/proc/thread-self/schedstat starts with this thread's CPU time in ns"),
+        };
+        Clock { ns }
+    }
+
+    /// Time on this clock since `self`.
+    pub(crate) fn elapsed(self) -> Duration {
+        Duration::from_nanos(Clock::now().ns.saturating_sub(self.ns))
+    }
+}
 
 // === impl WakeAll ===
 
