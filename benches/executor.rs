@@ -9,15 +9,14 @@
 //! directly **ns per task** (`spawn_join`, `idle_tasks_wake_all`) or **ns per yield**
 //! (`yield_storm`). The clock is the benchmark thread's CPU time (see `common::Clock`; set
 //! `GREENLOOP_BENCH_CLOCK=wall` on a quiet machine for wall time). Run with
-//! `cargo bench --bench executor -- --warm-up-time 1 --measurement-time 3`; set
-//! `GREENLOOP_SKIP=1` to measure only the peers.
+//! `cargo bench --bench executor -- --warm-up-time 1 --measurement-time 3`.
 
 mod common;
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use common::{Clock, WakeAll, YieldOnce, detach, greenloop_enabled, idle_round};
+use common::{Clock, WakeAll, YieldOnce, idle_round};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode, criterion_group, criterion_main};
 use futures::executor::LocalPool;
@@ -40,28 +39,26 @@ fn spawn_join(c: &mut Criterion) {
 
     // Stresses: task allocation, first poll, completion, output hand-over through the
     // JoinHandle, and freeing, with 500k tasks in the run queue at once.
-    if greenloop_enabled() {
-        group.bench_function("greenloop", |b| {
-            let ex = greenloop::Executor::new();
-            b.iter_custom(|iters| {
-                per_item(iters, SPAWN_TASKS, || {
-                    ex.block_on(async {
-                        let handles: Vec<_> = (0..SPAWN_TASKS)
-                            .map(|i| ex.spawn(async move { i }))
-                            .collect();
-                        let mut sum = 0;
-                        for handle in handles {
-                            sum += handle
-                                .await
-                                .expect("the task neither panics nor is cancelled");
-                        }
-                        assert_eq!(sum, SPAWN_SUM);
-                        sum
-                    })
+    group.bench_function("greenloop", |b| {
+        let ex = greenloop::Executor::new();
+        b.iter_custom(|iters| {
+            per_item(iters, SPAWN_TASKS, || {
+                ex.block_on(async {
+                    let handles: Vec<_> = (0..SPAWN_TASKS)
+                        .map(|i| ex.spawn(async move { i }))
+                        .collect();
+                    let mut sum = 0;
+                    for handle in handles {
+                        sum += handle
+                            .await
+                            .expect("the task neither panics nor is cancelled");
+                    }
+                    assert_eq!(sum, SPAWN_SUM);
+                    sum
                 })
-            });
+            })
         });
-    }
+    });
 
     // Stresses: the same, through async-task's raw tasks and LocalExecutor's queue.
     group.bench_function("smol", |b| {
@@ -140,25 +137,23 @@ fn yield_storm(c: &mut Criterion) {
 
     // Stresses: the self-wake path (wake_by_ref while running) and the run queue's
     // push/pop, 1M times; the 1000 spawns are under 0.5% of the work.
-    if greenloop_enabled() {
-        group.bench_function("greenloop", |b| {
-            let ex = greenloop::Executor::new();
-            b.iter_custom(|iters| {
-                per_item(iters, yields, || {
-                    ex.block_on(async {
-                        let handles: Vec<_> = (0..STORM_TASKS)
-                            .map(|_| ex.spawn(storm(greenloop::yield_now)))
-                            .collect();
-                        for handle in handles {
-                            handle
-                                .await
-                                .expect("the task neither panics nor is cancelled");
-                        }
-                    })
+    group.bench_function("greenloop", |b| {
+        let ex = greenloop::Executor::new();
+        b.iter_custom(|iters| {
+            per_item(iters, yields, || {
+                ex.block_on(async {
+                    let handles: Vec<_> = (0..STORM_TASKS)
+                        .map(|_| ex.spawn(storm(greenloop::yield_now)))
+                        .collect();
+                    for handle in handles {
+                        handle
+                            .await
+                            .expect("the task neither panics nor is cancelled");
+                    }
                 })
-            });
+            })
         });
-    }
+    });
 
     // Stresses: the same with futures-lite's yield_now on LocalExecutor.
     group.bench_function("smol", |b| {
@@ -227,22 +222,20 @@ fn idle_tasks_wake_all(c: &mut Criterion) {
 
     // Stresses: 100k wakes from outside any task (cross-task, same thread), then one poll,
     // completion and freeing of each detached task. Spawning and parking are not timed.
-    if greenloop_enabled() {
-        group.bench_function("greenloop", |b| {
-            let ex = greenloop::Executor::new();
-            b.iter_custom(|iters| {
-                timed_per_item(iters, n, || {
-                    let source = WakeAll::with_capacity(IDLE_TASKS);
-                    ex.block_on(idle_round(
-                        &source,
-                        IDLE_TASKS,
-                        |t| detach(ex.spawn(t)),
-                        || (),
-                    ))
-                })
-            });
+    group.bench_function("greenloop", |b| {
+        let ex = greenloop::Executor::new();
+        b.iter_custom(|iters| {
+            timed_per_item(iters, n, || {
+                let source = WakeAll::with_capacity(IDLE_TASKS);
+                ex.block_on(idle_round(
+                    &source,
+                    IDLE_TASKS,
+                    |t| drop(ex.spawn(t)),
+                    || (),
+                ))
+            })
         });
-    }
+    });
 
     // Stresses: the same on LocalExecutor (detached async-task tasks).
     group.bench_function("smol", |b| {

@@ -4,7 +4,7 @@
 //! parent: it re-executes itself once per executor and per run (`--child smol`, ...), so that
 //! every measurement starts from a fresh heap, and prints a markdown table of the median
 //! bytes per task with the ratio to the best peer. Other arguments (cargo passes `--bench`)
-//! are ignored. Set `GREENLOOP_SKIP=1` to measure only the peers.
+//! are ignored.
 //!
 //! Each child builds its executor, reads `VmRSS` from `/proc/self/status`, spawns 100k
 //! detached tasks parked on the shared wake source of `benches/common/mod.rs` (the same
@@ -18,7 +18,7 @@ mod common;
 use std::cell::Cell;
 use std::process::{Command, ExitCode};
 
-use common::{WakeAll, detach, greenloop_enabled, idle_round};
+use common::{WakeAll, idle_round};
 use futures::executor::LocalPool;
 use futures::task::LocalSpawnExt;
 
@@ -63,11 +63,7 @@ fn parent() -> ExitCode {
     let rows: Vec<Row> = EXECUTORS
         .iter()
         .map(|&name| {
-            let result = if name == "greenloop" && !greenloop_enabled() {
-                Err("skipped (GREENLOOP_SKIP=1)".to_owned())
-            } else {
-                median_of_runs(&exe, name)
-            };
+            let result = median_of_runs(&exe, name);
             Row { name, result }
         })
         .collect();
@@ -139,7 +135,7 @@ fn child(name: &str) -> ExitCode {
         "greenloop" => {
             let ex = greenloop::Executor::new();
             before.set(vm_rss());
-            ex.block_on(idle_round(&source, TASKS, |t| detach(ex.spawn(t)), probe));
+            ex.block_on(idle_round(&source, TASKS, |t| drop(ex.spawn(t)), probe));
         }
         "smol" => {
             let ex = smol::LocalExecutor::new();

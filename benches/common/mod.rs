@@ -117,17 +117,6 @@ pub(crate) struct Clock {
     ns: u64,
 }
 
-/// Whether the greenloop benchmarks run: set `GREENLOOP_SKIP=1` to measure only the peers
-/// (for instance while the executor core is still `todo!()`).
-pub(crate) fn greenloop_enabled() -> bool {
-    std::env::var_os("GREENLOOP_SKIP").is_none_or(|v| v != "1")
-}
-
-/// Detaches a greenloop task: the handle is dropped here, and the task runs to completion
-/// unobserved. (A named function rather than `drop(handle)`, which clippy flags while the
-/// handle has no `Drop` impl of its own.)
-pub(crate) fn detach<T>(_handle: greenloop::JoinHandle<T>) {}
-
 // === impl Clock ===
 
 impl Clock {
