@@ -220,8 +220,9 @@ fn idle_tasks_wake_all(c: &mut Criterion) {
     let mut group = long_group(c, "idle_tasks_wake_all");
     let n = IDLE_TASKS as u64;
 
-    // Stresses: 100k wakes from outside any task (cross-task, same thread), then one poll,
-    // completion and freeing of each detached task. Spawning and parking are not timed.
+    // Stresses: 100k same-thread wakes issued by the block_on future (not by a task), then
+    // one poll, completion and freeing of each detached task. Spawning and parking are not
+    // timed.
     group.bench_function("greenloop", |b| {
         let ex = greenloop::Executor::new();
         b.iter_custom(|iters| {
