@@ -60,6 +60,8 @@
 //!   Hence an unfinished task implies a live executor.
 #![allow(unsafe_code)]
 
+#[cfg(test)]
+mod alloc_tests;
 mod context;
 mod raw;
 mod run_queue;
@@ -123,7 +125,8 @@ pub struct Tick {
     pub polled: usize,
     /// Tasks that finished (returned, panicked or cancelled themselves).
     pub completed: usize,
-    /// Tasks made ready during the tick, including those woken from other threads before it.
+    /// Wakes that made a task ready during the tick, including wakes from other threads that
+    /// arrived before it. Spawns are not wakes.
     pub woken: usize,
     /// Whether work is ready now, so that another tick would poll something.
     pub has_ready: bool,
@@ -332,7 +335,11 @@ impl Executor {
     /// assert_eq!(out, 42);
     /// ```
     pub fn run<F: Future>(&self, future: F) -> Run<'_, F> {
-        Run { executor: self, future: Box::pin(future), main: None }
+        Run {
+            executor: self,
+            future: Box::pin(future),
+            main: None,
+        }
     }
 
     /// Runs one tick: polls each task that is ready now, once, in order; returns what it did.
@@ -486,17 +493,15 @@ impl Drop for Executor {
             }
         }
         while let Some(task) = core.last_task() {
-            // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread;
-            // no task is RUNNING during drop (the executor is not borrowed by a tick).
-            unsafe {
-                let header = task.as_ref();
-                header.state.unschedule(); // spawned during this drop
-                if header.state.is_complete() {
-                    core.release(task);
-                } else {
-                    Header::cancel_future(task);
-                    core.complete(task);
-                }
+            // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread (I3).
+            let header = unsafe { task.as_ref() };
+            header.state.unschedule(); // it may have been spawned during this drop
+            if header.state.is_complete() {
+                // SAFETY: complete and, after `unschedule`, not queued (I4).
+                unsafe { core.release(task) };
+            } else {
+                // SAFETY: no task is RUNNING during drop (no tick borrows the executor) (I6).
+                unsafe { core.cancel(task) };
             }
         }
         core.queue.take_all();
@@ -619,7 +624,9 @@ impl<F> Drop for Run<'_, F> {
 
 impl<F> fmt::Debug for Run<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run").field("executor", self.executor).finish_non_exhaustive()
+        f.debug_struct("Run")
+            .field("executor", self.executor)
+            .finish_non_exhaustive()
     }
 }
 
@@ -635,7 +642,10 @@ impl<'a> Entered<'a> {
     fn new(core: &'a Core) -> Entered<'a> {
         let enter = context::enter(core);
         core.active.set(true);
-        Entered { core, _enter: enter }
+        Entered {
+            core,
+            _enter: enter,
+        }
     }
 }
 
@@ -685,7 +695,8 @@ impl Core {
         }
         {
             let mut tasks = self.tasks.borrow_mut();
-            let slot = u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
+            let slot =
+                u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
             // SAFETY: just allocated; owner thread (I3).
             unsafe { task.as_ref() }.slot.set(slot);
             tasks.push(task);
@@ -734,7 +745,9 @@ impl Core {
                 Inject::Task(task) => {
                     let ptr = task.as_ptr();
                     // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
-                    unsafe { ptr.as_ref() }.remote_queued.store(false, std::sync::atomic::Ordering::Release);
+                    unsafe { ptr.as_ref() }
+                        .remote_queued
+                        .store(false, std::sync::atomic::Ordering::Release);
                     // SAFETY: the entry's reference keeps the task alive; owner thread, inside
                     // the executor (I8).
                     unsafe { self.wake_local(ptr) };
@@ -777,11 +790,8 @@ impl Core {
                         EndPoll::Cancel => {
                             tick.completed += 1;
                             // SAFETY: no longer RUNNING, not complete: the future may be
-                            // dropped (I6); then the task completes.
-                            unsafe {
-                                Header::cancel_future(task);
-                                self.complete(task);
-                            }
+                            // dropped (I6).
+                            unsafe { self.cancel(task) };
                         }
                     },
                 }
@@ -818,7 +828,10 @@ impl Core {
     /// Installs the future of a `block_on`, queued for its first poll.
     fn set_main(&self, main: &Arc<MainWake>) -> MainGuard<'_> {
         self.adopt_main(main);
-        MainGuard { core: self, main: Arc::as_ptr(main) }
+        MainGuard {
+            core: self,
+            main: Arc::as_ptr(main),
+        }
     }
 
     /// Makes `main` the executor's main future and queues its first poll (no-op if it already is).
@@ -841,6 +854,18 @@ impl Core {
             self.main.set(std::ptr::null());
             self.main_queued.set(false);
         }
+    }
+
+    /// Drops the task's future (cancellation) and completes it.
+    ///
+    /// # Safety
+    /// Owner thread; the task is neither `COMPLETE` nor `RUNNING` (I6); the caller holds a
+    /// reference.
+    pub(crate) unsafe fn cancel(&self, task: NonNull<Header>) {
+        // SAFETY: per the caller: not running, not complete, owner thread.
+        unsafe { Header::cancel_future(task) };
+        // SAFETY: the future is gone now.
+        unsafe { self.complete(task) };
     }
 
     /// The future is gone: wake the joiner, drop a detached output, release if not queued.
@@ -904,7 +929,10 @@ impl Core {
         // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
         // non-null means the executor is alive (I9).
         let core = unsafe { &*core };
-        core.names.borrow().get(&header.id).map(|name| name.to_string())
+        core.names
+            .borrow()
+            .get(&header.id)
+            .map(|name| name.to_string())
     }
 }
 
@@ -962,7 +990,8 @@ where
 pub(crate) fn current_task_id() -> Option<TaskId> {
     context::with_core(|core| {
         // SAFETY: `current` is set only while the tick polls that task, which is alive (I2).
-        core.and_then(|core| core.current.get()).map(|task| unsafe { task.as_ref() }.id)
+        core.and_then(|core| core.current.get())
+            .map(|task| unsafe { task.as_ref() }.id)
     })
 }
 
