@@ -7,6 +7,7 @@
 #[allow(unsafe_code)]
 pub mod executor;
 pub mod future;
+pub mod sync;
 pub mod task;
 
 pub use executor::{
