@@ -36,7 +36,7 @@ const BROKEN: usize = usize::MAX;
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use greenloop::sync::Barrier;
 ///
 /// let barrier = Barrier::new(3);
@@ -56,7 +56,7 @@ pub struct Barrier {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let barrier = greenloop::sync::Barrier::new(1);
 /// let wait: greenloop::sync::BarrierWait<'_> = barrier.wait();
 /// assert_eq!(wait.await, Ok(0));
@@ -73,7 +73,7 @@ pub struct BarrierWait<'a> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let barrier = greenloop::sync::Barrier::new(2);
 /// barrier.abort();
 /// let err = barrier.wait().await.unwrap_err();
@@ -158,7 +158,7 @@ impl Barrier {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let barrier = greenloop::sync::Barrier::new(2);
     /// let (a, b) = futures::join!(barrier.wait(), barrier.wait());
     /// assert_eq!((a, b), (Ok(0), Ok(1)));

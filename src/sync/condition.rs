@@ -36,7 +36,7 @@ use super::waiters::{WaiterId, WaiterList};
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use greenloop::sync::Condition;
 ///
 /// let cond = Condition::new(Vec::new());
@@ -62,7 +62,7 @@ pub struct Condition<T> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let cond = greenloop::sync::Condition::new(0);
 /// let guard = cond.lock().await;
 /// let wait: greenloop::sync::Wait<'_, i32> = cond.wait(guard);
@@ -81,7 +81,7 @@ pub struct Wait<'a, T> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let cond = greenloop::sync::Condition::new(3);
 /// let guard = cond.lock().await;
 /// // The predicate already holds: no wait.
@@ -199,7 +199,7 @@ impl<T> Condition<T> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let cond = greenloop::sync::Condition::new(1);
     /// *cond.lock().await += 1;
     /// assert_eq!(*cond.lock().await, 2);
@@ -225,7 +225,7 @@ impl<T> Condition<T> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let cond = greenloop::sync::Condition::new(false);
     /// let waiter = async {
     ///     let mut guard = cond.lock().await;
@@ -262,7 +262,7 @@ impl<T> Condition<T> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let cond = greenloop::sync::Condition::new(0);
     /// let waiter = async {
     ///     let guard = cond.lock().await;

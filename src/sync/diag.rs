@@ -113,4 +113,61 @@ mod tests {
         );
         assert_eq!(describe("Event::wait", None, ""), "Event::wait");
     }
+
+    #[test]
+    fn blocked_waiters_name_the_task_the_primitive_and_its_state() {
+        use crate::sync::{Event, Lock, Queue};
+
+        let ex = crate::Executor::new();
+        let mailbox = Queue::<u8>::bounded(1).with_name("mailbox");
+        let started = Event::new();
+        let lock = Lock::new(());
+        let guard = lock.try_lock().unwrap();
+        mailbox.try_put(0).unwrap();
+        let putter = {
+            let q = mailbox.clone();
+            ex.spawn(async move { q.put(1).await.is_ok() })
+        };
+        let waiter = {
+            let e = started.clone();
+            ex.spawn(async move { e.wait().await })
+        };
+        let locker = {
+            let l = lock.clone();
+            ex.spawn(async move { drop(l.lock().await) })
+        };
+        ex.run_until_stalled();
+        let mut found = blocked_waiters();
+        found.retain(|w| w.task.is_some());
+        let expect = [
+            (putter.id(), r#"Queue::put on "mailbox" (full, 1/1)"#),
+            (waiter.id(), "Event::wait"),
+            (locker.id(), "Lock::lock (held, 1 waiting)"),
+        ];
+        for (id, description) in expect {
+            assert!(
+                found
+                    .iter()
+                    .any(|w| w.task == Some(id) && w.description == description),
+                "{description} not in {found:?}"
+            );
+        }
+        // Once the primitives are released, nothing is blocked on them any more.
+        started.set();
+        drop(guard);
+        assert_eq!(mailbox.try_get(), Ok(0));
+        ex.run_until_stalled();
+        assert!(blocked_waiters().iter().all(|w| w.task.is_none()));
+    }
+
+    #[test]
+    fn dead_primitives_are_pruned_from_the_registry() {
+        let before = REGISTRY.with(|r| r.borrow().sources.len());
+        for _ in 0..100 {
+            drop(crate::sync::Event::new());
+        }
+        let _ = blocked_waiters();
+        let after = REGISTRY.with(|r| r.borrow().sources.len());
+        assert!(after <= before, "{before} -> {after}");
+    }
 }

@@ -26,7 +26,7 @@ use super::waiters::{WaiterId, WaiterList};
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use greenloop::sync::Event;
 ///
 /// let ready = Event::new();
@@ -48,7 +48,7 @@ pub struct Event {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let event = greenloop::sync::Event::new();
 /// event.set();
 /// let wait: greenloop::sync::EventWait<'_> = event.wait();
@@ -181,7 +181,7 @@ impl Event {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let e = greenloop::sync::Event::new();
     /// e.set();
     /// e.wait().await; // Does not suspend.

@@ -36,7 +36,7 @@ use super::semaphore::{RawAcquire, SemCore};
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use greenloop::sync::Lock;
 ///
 /// let balance = Lock::new(100);
@@ -73,7 +73,7 @@ pub struct LockGuard<'a, T> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let lock = greenloop::sync::Lock::new(1);
 /// let fut: greenloop::sync::LockFuture<'_, i32> = lock.lock();
 /// assert_eq!(*fut.await, 1);
@@ -140,7 +140,7 @@ impl<T> Lock<T> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let lock = greenloop::sync::Lock::new(String::from("a"));
     /// lock.lock().await.push('b');
     /// assert_eq!(*lock.lock().await, "ab");

@@ -61,7 +61,7 @@ const CLOSED: usize = 1;
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use greenloop::sync::Queue;
 ///
 /// let q = Queue::bounded(1);
@@ -177,7 +177,7 @@ pub struct Priority<T>(BinaryHeap<Reverse<T>>);
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let q = greenloop::sync::Queue::bounded(1);
 /// let put: greenloop::sync::Put<'_, i32> = q.put(1);
 /// put.await.unwrap();
@@ -195,7 +195,7 @@ pub struct Put<'a, T, B = Fifo<T>> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let q = greenloop::sync::Queue::unbounded();
 /// q.try_put('x').unwrap();
 /// let get: greenloop::sync::Get<'_, char> = q.get();
@@ -212,7 +212,7 @@ pub struct Get<'a, T, B = Fifo<T>> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let q = greenloop::sync::Queue::<u8>::unbounded();
 /// let join: greenloop::sync::Join<'_> = q.join();
 /// join.await; // Nothing was ever put: completes at once.
@@ -229,7 +229,7 @@ pub struct Join<'a> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use futures::StreamExt;
 ///
 /// let q = greenloop::sync::Queue::unbounded();
@@ -293,7 +293,7 @@ pub enum TryGetError {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let q = greenloop::sync::Queue::unbounded();
 /// q.close();
 /// assert_eq!(q.put("late").await, Err(greenloop::sync::PutError("late")));
@@ -306,7 +306,7 @@ pub struct PutError<T>(pub T);
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let q = greenloop::sync::Queue::<u8>::unbounded();
 /// q.close();
 /// assert_eq!(q.get().await, Err(greenloop::sync::Closed));
@@ -519,7 +519,7 @@ impl<T, B: Buffer<T>> Queue<T, B> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let q = greenloop::sync::Queue::bounded(2);
     /// q.put(1).await.unwrap();
     /// q.put(2).await.unwrap();
@@ -548,7 +548,7 @@ impl<T, B: Buffer<T>> Queue<T, B> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let q = greenloop::sync::Queue::bounded(1);
     /// q.put(7).await.unwrap();
     /// assert_eq!(q.get().await, Ok(7));
@@ -710,7 +710,7 @@ impl<T, B: Buffer<T>> Queue<T, B> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let q = greenloop::sync::Queue::unbounded();
     /// q.try_put("job").unwrap();
     /// let worker = async {
@@ -808,7 +808,7 @@ impl<T, B: Buffer<T>> Queue<T, B> {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// use futures::StreamExt;
     ///
     /// let q = greenloop::sync::Queue::unbounded();

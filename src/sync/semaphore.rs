@@ -35,7 +35,7 @@ use super::waiters::{WaiterId, WaiterList};
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// use greenloop::sync::Semaphore;
 ///
 /// let sem = Semaphore::new(2);
@@ -73,7 +73,7 @@ pub struct BoundedSemaphore {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let sem = greenloop::sync::Semaphore::new(1);
 /// let permit = sem.acquire().await;
 /// assert_eq!(sem.available_permits(), 0);
@@ -90,7 +90,7 @@ pub struct Permit<'a> {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let sem = greenloop::sync::Semaphore::new(1);
 /// let acquire: greenloop::sync::Acquire<'_> = sem.acquire();
 /// let _permit = acquire.await;
@@ -186,7 +186,7 @@ impl Semaphore {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let sem = greenloop::sync::Semaphore::new(1);
     /// let permit = sem.acquire().await;
     /// assert_eq!(sem.available_permits(), 0);
@@ -304,7 +304,7 @@ impl BoundedSemaphore {
     ///
     /// # Examples
     /// ```
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let sem = greenloop::sync::BoundedSemaphore::new(1);
     /// let permit = sem.acquire().await;
     /// assert!(sem.is_locked());
