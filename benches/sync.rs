@@ -434,7 +434,9 @@ macro_rules! bench_group {
             let $ex = &smol_ex;
             group.bench_function("smol", |b| b.iter(|| async_io::block_on($ex.run($sm))));
         }
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let local = tokio::task::LocalSet::new();
         group.bench_function("tokio", |b| b.iter(|| local.block_on(&rt, $tk)));
         let mut pool = LocalPool::new();

@@ -2,7 +2,9 @@
 //!
 //! - `waiters.rs`: `WaiterList`, the one FIFO list of parked futures every primitive uses.
 //! - `diag.rs`: thread-local registry of live primitives; what each blocked task waits on.
-//! - `queue.rs`: [`Queue`], [`LifoQueue`], [`PriorityQueue`], their futures, errors and stream.
+//! - `queue.rs`: [`Queue`] and its state; `queue/buffer.rs`: [`Fifo`], [`Lifo`], [`Priority`],
+//!   [`LifoQueue`], [`PriorityQueue`]; `queue/future.rs`: [`Put`], [`Get`], [`Join`],
+//!   [`QueueStream`]; `queue/error.rs`: [`TryPutError`], [`TryGetError`], [`PutError`], ...
 //! - `event.rs`: [`Event`], a flag that tasks wait on.
 //! - `lock.rs`: [`Lock`], an async mutex with an RAII [`LockGuard`].
 //! - `semaphore.rs`: [`Semaphore`], [`BoundedSemaphore`] and their [`Permit`].
