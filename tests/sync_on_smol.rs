@@ -78,8 +78,7 @@ fn lock_and_semaphore_serialise_smol_tasks_in_fifo_order() {
         for t in tasks {
             t.await;
         }
-        let v = lock.lock().await.clone();
-        v
+        lock.lock().await.clone()
     });
     assert_eq!(order, (0..10).collect::<Vec<_>>());
 }

@@ -63,3 +63,34 @@ fn registered<S: diag::WaitSource + 'static>(state: S) -> Rc<S> {
     diag::register(weak);
     rc
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Handles are cheap `Clone`s; futures and guards can be moved after polling (`Unpin`).
+    /// `!Send` is proven by the `compile_fail` examples on each primitive.
+    #[test]
+    fn handles_are_clone_and_futures_are_unpin() {
+        fn clone<T: Clone>() {}
+        fn unpin<T: Unpin>() {}
+        clone::<Queue<Vec<u8>>>();
+        clone::<LifoQueue<Vec<u8>>>();
+        clone::<PriorityQueue<u8>>();
+        clone::<Event>();
+        clone::<Lock<Vec<u8>>>();
+        clone::<Semaphore>();
+        clone::<BoundedSemaphore>();
+        clone::<Condition<Vec<u8>>>();
+        clone::<Barrier>();
+        unpin::<Put<'static, std::marker::PhantomPinned>>();
+        unpin::<Get<'static, std::marker::PhantomPinned>>();
+        unpin::<QueueStream<std::marker::PhantomPinned>>();
+        unpin::<Join<'static>>();
+        unpin::<EventWait<'static>>();
+        unpin::<LockFuture<'static, std::marker::PhantomPinned>>();
+        unpin::<Acquire<'static>>();
+        unpin::<Wait<'static, u8>>();
+        unpin::<BarrierWait<'static>>();
+    }
+}

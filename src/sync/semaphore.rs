@@ -54,6 +54,13 @@ pub struct Semaphore {
 /// A [`Semaphore`] whose [`release`](BoundedSemaphore::release) refuses to go above the
 /// initial number of permits. asyncio's `BoundedSemaphore`.
 ///
+/// A cheap `Clone` handle, `!Send`, like [`Semaphore`].
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<greenloop::sync::BoundedSemaphore>();
+/// ```
+///
 /// # Examples
 /// ```
 /// use greenloop::sync::BoundedSemaphore;
