@@ -266,7 +266,11 @@ impl BarrierCore {
 
 impl WaitSource for BarrierCore {
     fn waiting(&self, f: &mut dyn FnMut(&std::task::Waker, &str)) {
-        let st = self.state.borrow();
+        // A primitive mutably borrowed right now (a report taken from inside its own
+        // operation) is skipped rather than panicking.
+        let Ok(st) = self.state.try_borrow() else {
+            return;
+        };
         let state = format!("{}/{} arrived", st.waiters.len(), st.parties);
         let description = diag::describe("Barrier::wait", st.name.as_deref(), &state);
         st.waiters.for_each_waiting(|w| f(w, &description));

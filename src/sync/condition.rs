@@ -361,7 +361,11 @@ impl CondCore {
 
 impl WaitSource for CondCore {
     fn waiting(&self, f: &mut dyn FnMut(&std::task::Waker, &str)) {
-        let st = self.state.borrow();
+        // A primitive mutably borrowed right now (a report taken from inside its own
+        // operation) is skipped rather than panicking.
+        let Ok(st) = self.state.try_borrow() else {
+            return;
+        };
         let description = diag::describe("Condition::wait", st.name.as_deref(), "");
         st.waiters.for_each_waiting(|w| f(w, &description));
     }

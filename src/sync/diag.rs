@@ -34,6 +34,7 @@ pub(crate) struct BlockedWaiter {
 /// A primitive that can list its waiting waiters.
 pub(crate) trait WaitSource {
     /// Calls `f` once per waiting waiter with its waker and a description of the wait.
+    /// Lists nothing if the primitive's state is borrowed at the moment.
     fn waiting(&self, f: &mut dyn FnMut(&Waker, &str));
 }
 

@@ -647,7 +647,11 @@ impl QueueState {
 
 impl WaitSource for QueueCore {
     fn waiting(&self, f: &mut dyn FnMut(&Waker, &str)) {
-        let st = self.state.borrow();
+        // A primitive mutably borrowed right now (a report taken from inside its own
+        // operation) is skipped rather than panicking.
+        let Ok(st) = self.state.try_borrow() else {
+            return;
+        };
         let name = st.name.as_deref();
         let cap = if st.cap == usize::MAX {
             "unbounded".to_owned()

@@ -549,7 +549,11 @@ impl SemCore {
 
 impl WaitSource for SemCore {
     fn waiting(&self, f: &mut dyn FnMut(&std::task::Waker, &str)) {
-        let st = self.state.borrow();
+        // A primitive mutably borrowed right now (a report taken from inside its own
+        // operation) is skipped rather than panicking.
+        let Ok(st) = self.state.try_borrow() else {
+            return;
+        };
         let state = if st.op == "Lock::lock" {
             format!("held, {} waiting", st.waiters.len())
         } else {
