@@ -6,6 +6,7 @@
 
 mod executor;
 pub mod future;
+pub mod sync;
 pub mod task;
 
 pub use executor::{

@@ -1,7 +1,7 @@
-//! Helpers shared by the test binaries: an event trace, drop and poll counters, a flag waker.
+//! Test helpers shared by the test binaries: a flag waker, a poll-once helper, a trace log.
 #![allow(dead_code, unreachable_pub)]
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -9,8 +9,53 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-/// An event log, asserted in full.
-#[derive(Clone, Default)]
+/// A waker that counts its wakes, for pending → woken → ready checks.
+#[derive(Debug, Default)]
+pub struct Flag {
+    wakes: AtomicUsize,
+}
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Flag {
+    /// A fresh flag and its waker.
+    pub fn new() -> (Arc<Flag>, Waker) {
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(Arc::clone(&flag));
+        (flag, waker)
+    }
+
+    /// Whether the waker was woken since the last call; resets the flag.
+    pub fn take(&self) -> bool {
+        self.wakes.swap(0, Ordering::SeqCst) > 0
+    }
+
+    /// Whether the waker was woken since the last `take`, without resetting.
+    pub fn is_woken(&self) -> bool {
+        self.wakes.load(Ordering::SeqCst) > 0
+    }
+}
+
+/// Polls `fut` once with `waker`.
+pub fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+/// Polls `fut` once with a waker that does nothing.
+pub fn poll_noop<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    poll_once(fut, Waker::noop())
+}
+
+/// An event log that tasks append to; tests assert it in full.
+#[derive(Debug, Clone, Default)]
 pub struct Trace(Rc<RefCell<Vec<String>>>);
 
 impl Trace {
@@ -18,24 +63,29 @@ impl Trace {
         Trace::default()
     }
 
-    pub fn log(&self, event: impl Into<String>) {
+    pub fn push(&self, event: impl Into<String>) {
         self.0.borrow_mut().push(event.into());
     }
 
+    /// The events so far, and clears the log.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.borrow_mut())
-    }
-
-    pub fn events(&self) -> Vec<String> {
-        self.0.borrow().clone()
+        std::mem::take(&mut self.0.borrow_mut())
     }
 }
 
-/// Counts drops of the values it hands out.
-#[derive(Clone, Default)]
-pub struct DropCounter(Rc<Cell<usize>>);
+impl Trace {
+    /// Appends an event (the same as `push`).
+    pub fn log(&self, event: impl Into<String>) {
+        self.push(event);
+    }
+}
 
-pub struct Droppable(Rc<Cell<usize>>);
+/// Counts drops of the tokens it hands out.
+#[derive(Clone, Default)]
+pub struct DropCounter(Rc<std::cell::Cell<usize>>);
+
+/// A value whose drop is counted by its [`DropCounter`].
+pub struct Droppable(Rc<std::cell::Cell<usize>>);
 
 impl DropCounter {
     pub fn new() -> DropCounter {
@@ -57,12 +107,12 @@ impl Drop for Droppable {
     }
 }
 
-/// A future that counts its polls and stays pending, keeping the last waker for the test.
+/// A future that counts its polls and stays pending until released, keeping its last waker.
 #[derive(Clone, Default)]
 pub struct Parked {
-    pub polls: Rc<Cell<usize>>,
+    pub polls: Rc<std::cell::Cell<usize>>,
     pub waker: Rc<RefCell<Option<Waker>>>,
-    pub done: Rc<Cell<bool>>,
+    pub done: Rc<std::cell::Cell<bool>>,
 }
 
 impl Parked {
@@ -83,47 +133,14 @@ impl Parked {
         })
     }
 
+    /// Wakes the parked task without releasing it.
     pub fn wake(&self) {
-        self.waker
-            .borrow()
-            .as_ref()
-            .expect("never polled")
-            .wake_by_ref();
+        self.waker.borrow().as_ref().expect("never polled").wake_by_ref();
     }
 
+    /// Lets the future finish and wakes it.
     pub fn release(&self) {
         self.done.set(true);
         self.wake();
     }
-}
-
-/// A waker that counts its wakes, for polling futures by hand.
-#[derive(Default)]
-pub struct FlagWaker(AtomicUsize);
-
-impl Wake for FlagWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl FlagWaker {
-    pub fn new() -> (Arc<FlagWaker>, Waker) {
-        let flag = Arc::new(FlagWaker::default());
-        let waker = Waker::from(flag.clone());
-        (flag, waker)
-    }
-
-    pub fn wakes(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Polls a future once with `waker`.
-pub fn poll_once<F: Future + ?Sized>(future: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
-    future.poll(&mut Context::from_waker(waker))
 }
