@@ -8,6 +8,7 @@
 pub mod executor;
 pub mod future;
 pub mod task;
+pub mod time;
 
 pub use executor::{
     Executor, ExecutorBuilder, JoinError, JoinHandle, Schedule, TaskId, Tick, block_on, run, spawn,
