@@ -342,7 +342,7 @@ impl Timers {
         self.buckets[b] = items;
         let zero = &mut self.buckets[0];
         if !zero.is_sorted_by(|a, b| a.seq > b.seq) {
-            zero.sort_unstable_by(|a, b| b.seq.cmp(&a.seq));
+            zero.sort_unstable_by_key(|i| std::cmp::Reverse(i.seq));
         }
     }
 
