@@ -257,22 +257,16 @@ impl Timer {
         self.deadline
     }
 
-    /// `Ready` once the deadline has passed; otherwise registers (or refreshes) `cx`'s waker
-    /// to be woken when the driver fires this timer.
-    pub(crate) fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// `Ready` once the driver has fired this timer; otherwise registers (or refreshes) `cx`'s
+    /// waker. Never reads the clock: a timer completes only through
+    /// [`Driver::fire_expired`], which the executor calls at the start of every tick, so a
+    /// deadline that has already passed at the first poll completes in the next tick
+    /// (asyncio's rule for a timer scheduled in the past).
+    pub(crate) fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self.state {
             TimerState::Elapsed => Poll::Ready(()),
             TimerState::Idle => {
-                if self.driver.now_ns() >= self.deadline {
-                    self.state = TimerState::Elapsed;
-                    return Poll::Ready(());
-                }
-                let key = self.driver.timers.borrow_mut().insert(
-                    self.deadline,
-                    self.seq,
-                    cx.waker().clone(),
-                );
-                self.state = TimerState::Registered(key);
+                self.register(cx);
                 Poll::Pending
             }
             TimerState::Registered(key) => {
@@ -282,25 +276,37 @@ impl Timer {
                     .borrow_mut()
                     .update_waker(key, cx.waker());
                 match updated {
-                    // Fired: the driver only fires timers whose deadline has passed.
                     None => {
                         self.state = TimerState::Elapsed;
                         Poll::Ready(())
                     }
-                    // Polled early (woken for another reason). On a real clock the
-                    // deadline may have passed before the driver got to fire it.
+                    // Dropped after the borrow ends (see "Re-entrancy" above).
                     Some(replaced) => {
                         drop(replaced);
-                        if self.driver.now_ns() >= self.deadline {
-                            self.cancel();
-                            self.state = TimerState::Elapsed;
-                            return Poll::Ready(());
-                        }
                         Poll::Pending
                     }
                 }
             }
         }
+    }
+
+    /// Like [`Timer::poll_fired`], but also `Ready` at once if the clock already reads past
+    /// the deadline (used by `Interval`, whose due ticks complete without waiting).
+    pub(crate) fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.state != TimerState::Elapsed && self.driver.now_ns() >= self.deadline {
+            self.cancel();
+            self.state = TimerState::Elapsed;
+        }
+        self.poll_fired(cx)
+    }
+
+    fn register(&mut self, cx: &mut Context<'_>) {
+        let key =
+            self.driver
+                .timers
+                .borrow_mut()
+                .insert(self.deadline, self.seq, cx.waker().clone());
+        self.state = TimerState::Registered(key);
     }
 
     /// Whether the deadline has passed (by the driver's clock), without registering.

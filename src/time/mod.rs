@@ -66,9 +66,10 @@ use std::time::{Duration, Instant};
 /// Waits until `duration` has passed on the executor's clock.
 ///
 /// The deadline is `now() + duration`, taken when `sleep` is called (or at the first poll,
-/// if called outside an executor). Every sleep suspends at least once, like asyncio's
-/// `await sleep(d)`: if the deadline has already passed at the first poll, the sleep yields
-/// one tick instead of completing at once. `sleep(Duration::ZERO)` is exactly
+/// if called outside an executor). A sleep completes only when the executor fires its timer,
+/// at the start of the first tick after the deadline; so every sleep suspends at least once,
+/// like asyncio's `await sleep(d)`, and one whose deadline has already passed at its first
+/// poll completes in the next tick. `sleep(Duration::ZERO)` is exactly
 /// [`yield_now`](crate::yield_now): it registers no timer and needs no executor.
 ///
 /// # Cancel safety
@@ -102,7 +103,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline` on the executor's clock.
 ///
 /// Like [`sleep`], the future suspends at least once: a deadline that has already passed
-/// at the first poll makes it yield one tick.
+/// at the first poll completes in the next tick.
 ///
 /// # Cancel safety
 /// Dropping the [`Sleep`] removes its timer; nothing else is lost.
@@ -129,17 +130,20 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 /// Runs `future` with a time limit: `Ok(output)` if it completes within `duration`,
 /// `Err(Elapsed)` otherwise.
 ///
-/// Each poll polls `future` first, then checks the deadline, so a future that is ready when
-/// the deadline is checked wins. When the deadline passes, the [`Timeout`] completes with
-/// `Err(Elapsed)` and `future` is dropped when the `Timeout` is (the usual
+/// Each poll polls `future` first, then looks whether the executor has fired the timeout's
+/// timer (it does so at the start of the first tick after the deadline), so a future that
+/// is ready in that poll still wins. Once the timer has fired, the [`Timeout`] completes
+/// with `Err(Elapsed)` and `future` is dropped when the `Timeout` is (the usual
 /// `timeout(d, f).await` drops it at once). Dropping is Rust's cancellation: where asyncio
-/// raises `CancelledError` inside the body, here the body simply never resumes.
+/// raises `CancelledError` inside the body, here the body simply never resumes. As in
+/// asyncio, a deadline already past at the first poll fires in the next tick: `future` is
+/// polled once more then, and `timeout(Duration::ZERO, f)` lets `f` run up to its first
+/// suspension.
 ///
 /// **Nested timeouts**: each `Timeout` reports only its own deadline. When both deadlines
-/// have passed by the time the task is polled, the inner one reports (`Ok(Err(Elapsed))`
-/// from the outer), because the outer polls its inner future before checking its own
-/// deadline. asyncio does the opposite (the outermost expired `timeout()` converts the
-/// cancellation).
+/// pass before the same tick, the inner one reports (`Ok(Err(Elapsed))` from the outer),
+/// because the outer polls its inner future before looking at its own timer. asyncio does
+/// the opposite (the outermost expired `timeout()` converts the cancellation).
 ///
 /// # Cancel safety
 /// Dropping the `Timeout` drops `future` and removes the timer; it is as cancel safe as
@@ -268,10 +272,7 @@ enum SleepState {
     Yield {
         yielded: bool,
     },
-    Timer {
-        timer: LazyTimer,
-        polled: bool,
-    },
+    Timer(LazyTimer),
 }
 
 /// A [`Timer`], or what it will be once a driver is found at the first poll.
@@ -299,10 +300,7 @@ pub(crate) enum Target {
 impl Sleep {
     fn new(timer: LazyTimer) -> Sleep {
         Sleep {
-            state: SleepState::Timer {
-                timer,
-                polled: false,
-            },
+            state: SleepState::Timer(timer),
         }
     }
 
@@ -325,11 +323,8 @@ impl Sleep {
     pub fn is_elapsed(&self) -> bool {
         match &self.state {
             SleepState::Yield { yielded } => *yielded,
-            SleepState::Timer {
-                timer: LazyTimer::Bound(t),
-                ..
-            } => t.is_elapsed(),
-            SleepState::Timer { .. } => false,
+            SleepState::Timer(LazyTimer::Bound(t)) => t.is_elapsed(),
+            SleepState::Timer(LazyTimer::Unbound { .. }) => false,
         }
     }
 }
@@ -349,18 +344,9 @@ impl Future for Sleep {
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            SleepState::Timer { timer, polled } => {
-                let r = timer.bind().poll_elapsed(cx);
-                if !*polled {
-                    *polled = true;
-                    if r.is_ready() {
-                        // Already past the deadline: still suspend once (see `sleep`).
-                        cx.waker().wake_by_ref();
-                        return Poll::Pending;
-                    }
-                }
-                r
-            }
+            // The first poll always registers and returns `Pending`, so every sleep
+            // suspends at least once (see `sleep`).
+            SleepState::Timer(timer) => timer.bind().poll_fired(cx),
         }
     }
 }
@@ -390,7 +376,7 @@ impl<F: Future> Future for Timeout<F> {
         if let Poll::Ready(v) = this.future.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match this.timer.bind().poll_elapsed(cx) {
+        match this.timer.bind().poll_fired(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }

@@ -117,14 +117,18 @@ fn sleep_zero_yields_exactly_once_without_a_timer() {
 }
 
 #[test]
-fn a_sleep_whose_deadline_passed_still_suspends_once() {
+fn a_sleep_whose_deadline_passed_still_suspends_until_the_next_fire() {
     let (d, _g) = virtual_driver();
     let log = Log::default();
+    d.advance(ms(5));
+    d.fire_expired();
     let mut s = pin!(sleep_until(d.now() - ms(1)));
     assert!(s.is_elapsed());
     assert!(poll_with(s.as_mut(), 1, &log).is_pending());
+    assert_eq!(d.pending(), 1);
+    assert_eq!(d.next_deadline(), Some(d.now() - ms(1)));
+    assert_eq!(d.fire_expired(), 1, "fires at the start of the next tick");
     assert_eq!(take(&log), [1]);
-    assert_eq!(d.pending(), 0, "no timer for a passed deadline");
     assert!(poll_with(s.as_mut(), 1, &log).is_ready());
 }
 
@@ -142,15 +146,16 @@ fn a_repoll_with_a_new_waker_wakes_only_the_new_one() {
 }
 
 #[test]
-fn a_sleep_polled_after_its_deadline_but_before_firing_completes() {
+fn a_sleep_completes_only_when_the_driver_fires_it() {
     let (d, _g) = virtual_driver();
     let log = Log::default();
     let mut s = pin!(sleep(ms(1)));
     assert!(poll_with(s.as_mut(), 1, &log).is_pending());
-    d.advance(ms(2)); // no fire_expired: the task was polled for another reason
+    d.advance(ms(2)); // no fire_expired yet: the task was polled for another reason
+    assert!(poll_with(s.as_mut(), 1, &log).is_pending());
+    assert_eq!(d.fire_expired(), 1);
     assert!(poll_with(s.as_mut(), 1, &log).is_ready());
-    assert_eq!(d.pending(), 0, "completing removed the timer");
-    assert_eq!(d.fire_expired(), 0);
+    assert_eq!(d.pending(), 0);
 }
 
 #[test]
@@ -184,12 +189,14 @@ fn timeout_that_fires_reports_elapsed_at_its_deadline() {
 }
 
 #[test]
-fn a_ready_future_wins_over_a_passed_deadline() {
-    let (_d, _g) = virtual_driver();
+fn a_deadline_already_past_fires_in_the_next_tick_and_a_ready_future_wins() {
+    let (d, _g) = virtual_driver();
     let log = Log::default();
     let mut t = pin!(timeout(Duration::ZERO, async { 3 }));
     assert_eq!(poll_with(t.as_mut(), 1, &log), Poll::Ready(Ok(3)));
     let mut t = pin!(timeout(Duration::ZERO, pending::<()>()));
+    assert!(poll_with(t.as_mut(), 1, &log).is_pending());
+    assert_eq!(d.fire_expired(), 1);
     assert_eq!(
         poll_with(t.as_mut(), 1, &log),
         Poll::Ready(Err(Elapsed::new()))

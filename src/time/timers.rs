@@ -21,13 +21,12 @@
 //!   in lower buckets. An item only ever moves down, so it moves at most 64 times, and in
 //!   practice a handful; each move is a sequential read and a push, which is why this beats a
 //!   binary heap's random accesses by several times with 100k timers pending.
-//! - A radix heap needs **monotone** keys: nothing may be inserted below `last`. That holds
-//!   because `last` is always a deadline that has already fired (so `last <= now`) and a timer
-//!   is only inserted while its deadline is still ahead (`deadline > now`). `insert` checks it
-//!   in debug builds and, should it ever fail, files the item under `last` so it fires at the
-//!   next opportunity rather than never.
+//! - A radix heap needs **monotone** keys: nothing may be filed below `last`. `last` is always
+//!   a deadline that has already fired, so `last <= now`, and a timer inserted with a deadline
+//!   at or below it (one that was created, then first polled after its deadline) has already
+//!   passed: it goes straight into bucket 0 and fires at the next pop.
 //! - Equal deadlines fire in **sequence-number order**, which is creation order: bucket 0 is
-//!   sorted by sequence number whenever it is refilled (it is usually tiny and already sorted).
+//!   kept sorted by `(deadline, seq)` (it is usually tiny and arrives already sorted).
 //! - **Cancelling** ([`Timers::cancel`]) frees the slot at once and leaves the bucket item
 //!   behind as a *tombstone* (its slot no longer holds its sequence number). Tombstones are
 //!   dropped when a redistribution or a pop meets them, and all buckets are swept (`retain`,
@@ -53,7 +52,7 @@ pub(crate) struct Key {
 #[derive(Debug)]
 pub(crate) struct Timers {
     /// `buckets[b]` holds the items filed under bucket `b` (see the module docs). Bucket 0 is
-    /// sorted by descending sequence number, so `pop` yields the earliest created.
+    /// sorted by descending `(deadline, seq)`, so `pop` yields the earliest.
     buckets: Vec<Vec<Item>>,
     /// Bit `b` is set iff `buckets[b]` is non-empty.
     occupied: u128,
@@ -85,6 +84,16 @@ struct Item {
     deadline: u64,
     seq: u64,
     slot: u32,
+}
+
+// === impl Item ===
+
+impl Item {
+    /// The firing order: earliest deadline first, then earliest created.
+    #[inline]
+    fn order(&self) -> (u64, u64) {
+        (self.deadline, self.seq)
+    }
 }
 
 /// The sequence number of a vacant slot; real sequence numbers start at 1.
@@ -129,15 +138,11 @@ impl Timers {
     /// Adds a timer that wakes `waker` once `deadline` has passed.
     ///
     /// `seq` must be unique among all timers ever inserted here, and non-zero; it breaks ties
-    /// between equal deadlines (smaller fires first). `deadline` must be later than every
-    /// `now` passed to [`Timers::pop_expired`] so far (the radix heap's monotonicity).
+    /// between equal deadlines (smaller fires first). A deadline at or before the last one
+    /// fired has passed already: it is filed in bucket 0 and fires at the next
+    /// [`Timers::pop_expired`], still in `(deadline, seq)` order with the rest of bucket 0.
     pub(crate) fn insert(&mut self, deadline: u64, seq: u64, waker: Waker) -> Key {
         debug_assert_ne!(seq, VACANT, "sequence numbers start at 1");
-        debug_assert!(
-            deadline > self.last,
-            "timer inserted at or below the last fired deadline ({deadline} <= {})",
-            self.last
-        );
         let slot = match self.free.pop() {
             Some(slot) => {
                 let entry = &mut self.entries[slot as usize];
@@ -156,25 +161,26 @@ impl Timers {
             }
         };
         let item = Item {
-            deadline: deadline.max(self.last),
+            deadline,
             seq,
             slot,
         };
-        let b = self.bucket_of(item.deadline);
-        if b == 0 {
-            // Only reachable if the monotonicity precondition is broken; keep bucket 0
-            // sorted (descending seq) so it still fires in order.
-            let pos = self.buckets[0].partition_point(|i| i.seq > seq);
-            self.buckets[0].insert(pos, item);
+        if deadline <= self.last {
+            // Keep bucket 0 sorted, descending, so that `pop` yields the earliest.
+            let zero = &mut self.buckets[0];
+            let pos = zero.partition_point(|i| i.order() > item.order());
+            zero.insert(pos, item);
+            self.occupied |= 1;
         } else {
+            let b = self.bucket_of(deadline);
             self.buckets[b].push(item);
+            self.occupied |= 1 << b;
             if let Some(h) = self.hint
-                && item.deadline < h.deadline
+                && deadline < h.deadline
             {
                 self.hint = Some(item);
             }
         }
-        self.occupied |= 1 << b;
         self.items += 1;
         Key { slot, seq }
     }
@@ -227,8 +233,8 @@ impl Timers {
     /// the items scanned are about to be redistributed by the next pop anyway).
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
         self.skip_tombstones_in_bucket0();
-        if !self.buckets[0].is_empty() {
-            return Some(self.last);
+        if let Some(item) = self.buckets[0].last() {
+            return Some(item.deadline);
         }
         match self.hint {
             Some(h) if self.is_live(h) => Some(h.deadline),
@@ -341,8 +347,8 @@ impl Timers {
         // Keep the allocation for the next items filed under `b`.
         self.buckets[b] = items;
         let zero = &mut self.buckets[0];
-        if !zero.is_sorted_by(|a, b| a.seq > b.seq) {
-            zero.sort_unstable_by_key(|i| std::cmp::Reverse(i.seq));
+        if !zero.is_sorted_by(|a, b| a.order() > b.order()) {
+            zero.sort_unstable_by_key(|i| std::cmp::Reverse(i.order()));
         }
     }
 
@@ -541,12 +547,13 @@ mod tests {
             let mut keys = Vec::new();
             let mut expected = Vec::new();
             let mut seq = 0;
-            // The latest `now` passed to `pop_expired`; inserts stay above it (monotonicity).
+            // The latest `now` passed to `pop_expired` (time only moves forward).
             let mut clock = 0;
             for op in ops {
                 match op {
                     Op::Insert(delay) => {
-                        let deadline = clock + 1 + delay;
+                        // Mostly ahead of the clock, sometimes already passed.
+                        let deadline = (clock + delay).saturating_sub(10);
                         seq += 1;
                         keys.push((t.insert(deadline, seq, waker(seq, &log)), deadline));
                         model.insert((deadline, seq), seq);
