@@ -235,6 +235,14 @@ pub fn now() -> Instant {
 }
 
 /// Future returned by [`sleep`] and [`sleep_until`].
+///
+/// A `Sleep` holds on to its executor's timer driver, which lives on the executor's thread,
+/// so it is `!Send` (as are [`Timeout`] and [`Interval`]):
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(greenloop::time::sleep(std::time::Duration::from_secs(1)));
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Sleep {
