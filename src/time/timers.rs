@@ -129,6 +129,12 @@ impl Timers {
         self.entries.len() - self.free.len()
     }
 
+    /// Whether no item is left, tombstones included (nothing can fire).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items == 0
+    }
+
     /// Number of bucket items, tombstones included (for the no-growth tests).
     #[cfg(test)]
     pub(crate) fn heap_len(&self) -> usize {
@@ -579,6 +585,8 @@ mod tests {
                 prop_assert_eq!(t.len(), model.len());
                 prop_assert_eq!(t.next_deadline(), model.keys().next().map(|k| k.0));
                 prop_assert!(t.items <= 2 * t.len() + MIN_COMPACT);
+                prop_assert_eq!(t.items, t.buckets.iter().map(Vec::len).sum::<usize>());
+                prop_assert_eq!(t.is_empty(), t.items == 0);
             }
             prop_assert_eq!(&*log.lock().unwrap(), &expected);
         }
