@@ -166,8 +166,9 @@ impl Driver {
                 true
             }
             None => {
-                // Still refuse a real clock, so a miswired executor fails loudly.
-                self.clock.advance(Duration::ZERO);
+                // A no-op on a virtual clock; still refuses a real clock, so that a miswired
+                // executor fails loudly.
+                self.clock.advance_to(0);
                 false
             }
         }

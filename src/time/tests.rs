@@ -362,9 +362,15 @@ fn real_clock_timers_fire_after_their_deadline() {
 }
 
 #[test]
-#[should_panic(expected = "needs a virtual clock")]
+#[should_panic(expected = "advance needs a virtual clock")]
 fn advancing_a_real_clock_driver_panics() {
     Driver::new(false).advance(ms(1));
+}
+
+#[test]
+#[should_panic(expected = "jump_to_next_deadline needs a virtual clock")]
+fn jumping_on_a_real_clock_driver_panics_even_with_no_timer() {
+    Driver::new(false).jump_to_next_deadline();
 }
 
 thread_local! {
