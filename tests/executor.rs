@@ -741,3 +741,68 @@ fn many_tasks_woken_from_another_thread_all_finish() {
     assert_eq!(finished.load(Ordering::SeqCst), 200);
     assert!(ex.is_empty());
 }
+
+// === timers, as the executor drives them ===
+
+#[test]
+fn a_virtual_clock_runs_twenty_seconds_of_sleeps_instantly_and_in_order() {
+    let started = Instant::now();
+    let trace = Trace::new();
+    let t = trace.clone();
+    let ex = Executor::builder().virtual_clock().build();
+    let origin = ex.now();
+    let elapsed = ex.block_on(async move {
+        for (name, secs) in [("c", 20), ("a", 2), ("b", 10)] {
+            let t = t.clone();
+            greenloop::spawn(async move {
+                greenloop::time::sleep(Duration::from_secs(secs)).await;
+                t.log(format!("{name} at {secs}s"));
+            });
+        }
+        greenloop::time::sleep(Duration::from_secs(21)).await;
+        greenloop::time::now() - origin
+    });
+    assert_eq!(elapsed, Duration::from_secs(21));
+    assert_eq!(trace.take(), ["a at 2s", "b at 10s", "c at 20s"]);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(ex.pending_timers(), 0);
+}
+
+#[test]
+fn block_on_parks_until_the_next_real_deadline() {
+    let (slept, cpu) = greenloop::run(async {
+        greenloop::time::sleep(Duration::from_millis(1)).await; // warm-up (valgrind translation)
+        let (started, cpu) = (Instant::now(), thread_cpu_time());
+        greenloop::time::sleep(Duration::from_millis(50)).await;
+        (started.elapsed(), thread_cpu_time() - cpu)
+    });
+    assert!(slept >= Duration::from_millis(50));
+    assert!(
+        cpu < Duration::from_millis(10),
+        "spun for {cpu:?} while sleeping {slept:?}"
+    );
+}
+
+#[test]
+fn a_run_future_with_only_a_timer_pending_is_woken_by_async_io() {
+    let ex = Executor::new();
+    let slept = async_io::block_on(ex.run(async {
+        let started = Instant::now();
+        greenloop::spawn(greenloop::time::sleep(Duration::from_millis(20)))
+            .await
+            .unwrap();
+        started.elapsed()
+    }));
+    assert!(slept >= Duration::from_millis(20));
+}
+
+#[test]
+fn a_run_future_on_a_virtual_clock_jumps_time_when_idle() {
+    let ex = Executor::builder().virtual_clock().build();
+    let origin = ex.now();
+    let at = futures::executor::block_on(ex.run(async {
+        greenloop::time::sleep(Duration::from_secs(3600)).await;
+        greenloop::time::now()
+    }));
+    assert_eq!(at - origin, Duration::from_secs(3600));
+}

@@ -79,6 +79,9 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::time::driver::{self as time_driver, Driver};
 
 pub use task::{JoinError, JoinHandle, TaskId};
 
@@ -192,6 +195,9 @@ pub struct Run<'a, F> {
     executor: &'a Executor,
     future: Pin<Box<F>>,
     main: Option<(Arc<MainWake>, Waker)>,
+    /// Wakes the outer executor at greenloop's next real-clock deadline.
+    #[cfg(feature = "async-io")]
+    alarm: Option<async_io::Timer>,
 }
 
 /// How many ticks one poll of [`Run`] may run before it yields to whoever drives it, so that
@@ -222,7 +228,8 @@ pub(crate) struct Core {
     inject: RefCell<Vec<Inject>>,
     /// Whether the executor is running on its thread right now (entered).
     active: Cell<bool>,
-    _virtual_clock: bool,
+    /// Timers and the clock (real or virtual), shared with every `Sleep`.
+    time: Rc<Driver>,
 }
 
 // === impl Executor ===
@@ -310,7 +317,7 @@ impl Executor {
                 return value;
             }
             if !tick.has_ready {
-                core.shared.park(None);
+                core.wait_for_work();
             }
         }
     }
@@ -339,6 +346,8 @@ impl Executor {
             executor: self,
             future: Box::pin(future),
             main: None,
+            #[cfg(feature = "async-io")]
+            alarm: None,
         }
     }
 
@@ -425,6 +434,75 @@ impl Executor {
     /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The earliest pending timer deadline, on the executor's clock: how long a host loop may
+    /// sleep before it must [`tick`](Self::tick) again (if no wake comes first).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// ex.spawn(greenloop::time::sleep(Duration::from_secs(2)));
+    /// assert_eq!(ex.next_deadline(), None, "the timer starts when the task first runs");
+    /// ex.tick();
+    /// assert_eq!(ex.next_deadline(), Some(ex.now() + Duration::from_secs(2)));
+    /// ```
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.core.time.next_deadline()
+    }
+
+    /// The executor's clock: real time, or the virtual clock's current time.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// let start = ex.now();
+    /// assert_eq!(ex.now(), start, "virtual time stands still until advanced");
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.core.time.now()
+    }
+
+    /// Virtual clock only: moves time forward by `duration`; the next [`tick`](Self::tick)
+    /// fires the timers that expired and, in that same tick, runs their tasks (asyncio: a
+    /// tick first moves expired timers to the ready queue). For hosts and tests that drive
+    /// time themselves.
+    ///
+    /// # Panics
+    /// On an executor with the real clock.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// let handle = ex.spawn(greenloop::time::sleep(Duration::from_millis(500)));
+    /// ex.tick();
+    /// ex.advance(Duration::from_millis(499));
+    /// ex.tick();
+    /// assert!(!handle.is_finished());
+    /// ex.advance(Duration::from_millis(1));
+    /// ex.tick(); // fires the timer and runs the task
+    /// assert!(handle.is_finished());
+    /// ```
+    pub fn advance(&self, duration: Duration) {
+        self.core.time.advance(duration);
+    }
+
+    /// How many timers are pending (a dropped `Sleep` removes its timer).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// let handle = ex.spawn(greenloop::time::sleep(Duration::from_secs(1)));
+    /// ex.tick();
+    /// assert_eq!(ex.pending_timers(), 1);
+    /// handle.cancel();
+    /// assert_eq!(ex.pending_timers(), 0);
+    /// ```
+    pub fn pending_timers(&self) -> usize {
+        self.core.time.pending()
     }
 
     /// Sets a hook called whenever work becomes ready while the executor is not running: a
@@ -566,7 +644,7 @@ impl ExecutorBuilder {
             woken: Cell::new(0),
             inject: RefCell::new(Vec::new()),
             active: Cell::new(false),
-            _virtual_clock: self.virtual_clock,
+            time: Driver::new(self.virtual_clock),
         });
         core.shared.set_owner_core(&*core);
         Executor { core }
@@ -606,12 +684,41 @@ impl<F: Future> Future for Run<'_, F> {
                 return Poll::Ready(value);
             }
             if !tick.has_ready {
+                if core.time.is_virtual() && core.time.jump_to_next_deadline() {
+                    continue; // virtual time: the next timer is due now
+                }
+                this.arm_alarm(cx);
                 return Poll::Pending;
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+impl<F> Run<'_, F> {
+    /// With nothing ready, the outer executor must still be woken at greenloop's next timer
+    /// deadline: an async-io timer does it (async-io's reactor wakes the outer waker).
+    #[cfg(feature = "async-io")]
+    fn arm_alarm(&mut self, cx: &mut Context<'_>) {
+        let time = &self.executor.core.time;
+        match time.next_deadline() {
+            Some(deadline) if !time.is_virtual() => {
+                let alarm = self
+                    .alarm
+                    .get_or_insert_with(|| async_io::Timer::at(deadline));
+                alarm.set_at(deadline);
+                // Registers the outer waker with async-io; it fires at the deadline.
+                let _ = Pin::new(alarm).poll(cx);
+            }
+            _ => self.alarm = None,
+        }
+    }
+
+    /// Without the `async-io` feature, a `Run` future whose tasks wait only on timers relies
+    /// on its outer executor to poll it again by the deadline.
+    #[cfg(not(feature = "async-io"))]
+    fn arm_alarm(&mut self, _cx: &mut Context<'_>) {}
 }
 
 impl<F> Drop for Run<'_, F> {
@@ -636,6 +743,8 @@ impl<F> fmt::Debug for Run<'_, F> {
 struct Entered<'a> {
     core: &'a Core,
     _enter: context::Enter,
+    /// Makes the executor's timer driver the one `sleep` uses.
+    _time: time_driver::EnterGuard,
 }
 
 impl<'a> Entered<'a> {
@@ -645,6 +754,7 @@ impl<'a> Entered<'a> {
         Entered {
             core,
             _enter: enter,
+            _time: time_driver::enter(&core.time),
         }
     }
 }
@@ -714,6 +824,8 @@ impl Core {
     /// that are ready now, each once, in order (or shuffled for `Schedule::Random`).
     fn tick(&self, main: &mut dyn FnMut()) -> Tick {
         self.woken.set(0);
+        // asyncio: expired timers become ready first, earliest deadline first.
+        self.time.fire_expired();
         self.drain_inject();
         let batch = self.queue.len();
         if matches!(self.schedule, Schedule::Random(_)) && batch > 1 {
@@ -734,6 +846,23 @@ impl Core {
         tick.woken = self.woken.get();
         tick.has_ready = !self.queue.is_empty() || self.shared.has_remote();
         tick
+    }
+
+    /// Nothing is ready: park until a wake or the next timer deadline; on a virtual clock,
+    /// jump to that deadline instead of waiting.
+    fn wait_for_work(&self) {
+        if self.time.is_virtual() {
+            if self.time.jump_to_next_deadline() {
+                return;
+            }
+            self.shared.park(None);
+        } else {
+            let timeout = self
+                .time
+                .next_deadline()
+                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            self.shared.park(timeout);
+        }
     }
 
     /// Moves remote wakes into the local run queue.

@@ -135,7 +135,11 @@ impl Parked {
 
     /// Wakes the parked task without releasing it.
     pub fn wake(&self) {
-        self.waker.borrow().as_ref().expect("never polled").wake_by_ref();
+        self.waker
+            .borrow()
+            .as_ref()
+            .expect("never polled")
+            .wake_by_ref();
     }
 
     /// Lets the future finish and wakes it.
