@@ -15,10 +15,6 @@
 //! The timers sit in a `RefCell`. No borrow is held while a waker is woken or dropped (both
 //! may run foreign code: a waker's drop may free a task whose output holds a `Sleep`, whose
 //! drop cancels its timer), so such code can use the driver freely.
-#![allow(
-    dead_code,
-    reason = "the executor core (src/executor/) calls the driver once it is wired in"
-)]
 use super::clock::Clock;
 use super::timers::{Key, Timers};
 use std::cell::{Cell, RefCell};
