@@ -301,7 +301,23 @@ impl Timer {
         self.poll_fired(cx)
     }
 
+    /// Files the timer with its driver.
+    ///
+    /// # Panics
+    /// If this thread is not running the timer's executor right now: nobody would fire the
+    /// timer, and the future would hang instead (a `Sleep` created on one executor and
+    /// polled by another, or by a foreign `block_on`).
     fn register(&mut self, cx: &mut Context<'_>) {
+        let ours = CURRENT.with(|c| {
+            c.borrow()
+                .as_ref()
+                .is_some_and(|d| Rc::ptr_eq(d, &self.driver))
+        });
+        assert!(
+            ours,
+            "greenloop::time: a timer was polled outside the executor it belongs to \
+             (it was created or first polled on another executor, which alone can fire it)"
+        );
         let key =
             self.driver
                 .timers

@@ -25,9 +25,11 @@
 //!
 //! The futures here find the executor's clock through a thread-local that the executor sets
 //! while it runs. One created outside an executor (say, `block_on(sleep(d))`) binds to the
-//! executor that first polls it, and measures its duration from that first poll. Polling
-//! one on a thread that is not running a greenloop executor panics with a message saying so;
-//! it never hangs. `sleep(Duration::ZERO)` needs no executor: it only yields.
+//! executor that first polls it, and measures its duration from that first poll. A future
+//! belongs to that executor: only it can fire the timer. Polling one on a thread that is not
+//! running a greenloop executor, or on another executor than its own, panics with a message
+//! saying so (when the timer would be filed); it never hangs. `sleep(Duration::ZERO)` needs
+//! no executor: it only yields.
 //!
 //! Timers from other runtimes keep working inside greenloop: async-io's `Timer` has its
 //! own reactor thread and wakes greenloop tasks through their wakers.

@@ -404,3 +404,29 @@ fn a_waker_that_drops_a_sleep_when_woken_does_not_panic() {
     assert_eq!(d.pending(), 0, "the waker dropped the other sleep");
     assert!(take(&log).is_empty());
 }
+
+#[test]
+#[should_panic(expected = "polled outside the executor it belongs to")]
+fn a_sleep_polled_on_another_executor_panics_instead_of_hanging() {
+    let first = Driver::new(true);
+    let second = Driver::new(true);
+    let s = {
+        let _g = enter(&first);
+        sleep(ms(1))
+    };
+    let _g = enter(&second);
+    let log = Log::default();
+    let _ = poll_with(pin!(s), 1, &log);
+}
+
+#[test]
+#[should_panic(expected = "polled outside the executor it belongs to")]
+fn a_sleep_bound_inside_and_polled_outside_panics_instead_of_hanging() {
+    let d = Driver::new(true);
+    let s = {
+        let _g = enter(&d);
+        sleep(ms(1))
+    };
+    let log = Log::default();
+    let _ = poll_with(pin!(s), 1, &log);
+}
