@@ -13,3 +13,8 @@ pub use executor::{
     Executor, ExecutorBuilder, JoinError, JoinHandle, Schedule, TaskId, Tick, block_on, run, spawn,
 };
 pub use future::{YieldNow, yield_now};
+
+pub mod gather;
+pub mod race;
+pub mod stream;
+pub mod task_group;

@@ -1,0 +1,232 @@
+//! Outputs in completion order: [`race`] (the first to finish wins) and [`as_completed`] (a
+//! stream of every output as it arrives).
+//!
+//! Both poll only the children that were woken, like [`gather`](crate::gather::gather), and both
+//! start their children when first polled, in argument order.
+//!
+//! | asyncio | greenloop |
+//! |---|---|
+//! | `wait(aws, return_when=FIRST_COMPLETED)`, then cancel the rest | `race(aws).await` |
+//! | `for aw in as_completed(aws): x = await aw` | `while let Some(x) = stream.next().await` over `as_completed(aws)` |
+//! | `as_completed(aws, timeout=t)` | wrap each `next()` in the time module's `timeout` |
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+
+use crate::gather::{Child, WakeSet};
+
+/// Runs `futures` concurrently until the first one finishes; returns its output and drops
+/// (cancels) all the others before returning.
+///
+/// If several children finish during the same poll, the first of them in wake order (argument
+/// order on the first poll) wins, and the others' outputs are dropped with them. To race futures
+/// of different types, box them (`Box::pin(f) as Pin<Box<dyn Future<Output = T>>>`) or map them
+/// to a common enum.
+///
+/// # Panics
+/// If `futures` is empty: a race of nothing would never finish.
+///
+/// # Examples
+/// ```
+/// use std::future::{pending, ready, Future};
+/// use std::pin::Pin;
+/// use greenloop::race::race;
+/// # futures::executor::block_on(async {
+/// let children: Vec<Pin<Box<dyn Future<Output = &str>>>> =
+///     vec![Box::pin(pending()), Box::pin(ready("second")), Box::pin(ready("third"))];
+/// assert_eq!(race(children).await, "second");
+/// # });
+/// ```
+pub fn race<I>(futures: I) -> Race<I::Item>
+where
+    I: IntoIterator,
+    I::Item: Future,
+{
+    let children: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    assert!(
+        !children.is_empty(),
+        "race of no futures would never finish"
+    );
+    Race {
+        set: WakeSet::new(children.len()),
+        children,
+    }
+}
+
+/// Returns a stream of the outputs of `futures` in the order they complete.
+///
+/// The stream runs the futures only while it is polled (inside the consumer's `next().await`);
+/// outputs that arrive together are buffered and handed out in wake order. It ends after the last
+/// output. Dropping it drops (cancels) the futures that have not finished; a partly consumed
+/// stream can be resumed later.
+///
+/// Unlike asyncio's `as_completed`, which yields awaitables, this yields the outputs themselves;
+/// to know which input produced an output, make the output carry an index.
+///
+/// # Examples
+/// ```
+/// use greenloop::race::as_completed;
+/// use greenloop::stream::StreamExt;
+/// # futures::executor::block_on(async {
+/// let (tx, rx) = futures::channel::oneshot::channel();
+/// let slow = Box::pin(async { rx.await.unwrap() }) as std::pin::Pin<Box<dyn std::future::Future<Output = &str>>>;
+/// let fast = Box::pin(async move {
+///     tx.send("slow").unwrap();
+///     "fast"
+/// });
+/// let mut done = as_completed([slow, fast]);
+/// let mut order = Vec::new();
+/// while let Some(output) = done.next().await {
+///     order.push(output);
+/// }
+/// assert_eq!(order, ["fast", "slow"]);
+/// # });
+/// ```
+pub fn as_completed<I>(futures: I) -> AsCompleted<I::Item>
+where
+    I: IntoIterator,
+    I::Item: Future,
+{
+    let children: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    AsCompleted {
+        set: WakeSet::new(children.len()),
+        children,
+        arrived: VecDeque::new(),
+    }
+}
+
+/// Future returned by [`race`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Race<F> {
+    children: Vec<Option<Pin<Box<F>>>>,
+    set: WakeSet,
+}
+
+/// Stream returned by [`as_completed`].
+#[must_use = "streams do nothing unless polled"]
+pub struct AsCompleted<F: Future> {
+    children: Vec<Option<Pin<Box<F>>>>,
+    arrived: VecDeque<F::Output>,
+    set: WakeSet,
+}
+
+// === impl Race ===
+
+impl<F: Future> Future for Race<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        assert!(!this.children.is_empty(), "race polled after it completed");
+        let children = &mut this.children;
+        let mut winner = None;
+        this.set.poll_woken(cx.waker(), |index, cx| {
+            let Some(child) = &mut children[index] else {
+                return Child::Done;
+            };
+            match child.as_mut().poll(cx) {
+                Poll::Ready(output) => {
+                    winner = Some(output);
+                    Child::Stop
+                }
+                Poll::Pending => Child::Pending,
+            }
+        });
+        match winner {
+            Some(output) => {
+                // The losers are cancelled here, before the winner's output is returned.
+                this.children = Vec::new();
+                Poll::Ready(output)
+            }
+            None => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Race<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Race")
+            .field("len", &self.children.len())
+            .finish_non_exhaustive()
+    }
+}
+
+// === impl AsCompleted ===
+
+// Children are boxed and outputs are never pinned, so moving the stream is fine.
+impl<F: Future> Unpin for AsCompleted<F> {}
+
+impl<F: Future> AsCompleted<F> {
+    /// How many outputs the stream has yet to yield.
+    ///
+    /// # Examples
+    /// ```
+    /// let stream = greenloop::race::as_completed([async { 1 }, async { 2 }]);
+    /// assert_eq!(stream.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.set.remaining() + self.arrived.len()
+    }
+
+    /// Whether the stream has ended: every output was yielded.
+    ///
+    /// # Examples
+    /// ```
+    /// let stream = greenloop::race::as_completed(Vec::<std::future::Ready<i32>>::new());
+    /// assert!(stream.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<F: Future> Stream for AsCompleted<F> {
+    type Item = F::Output;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
+        let this = self.get_mut();
+        if let Some(output) = this.arrived.pop_front() {
+            return Poll::Ready(Some(output));
+        }
+        if this.set.remaining() == 0 {
+            return Poll::Ready(None);
+        }
+        let children = &mut this.children;
+        let arrived = &mut this.arrived;
+        this.set.poll_woken(cx.waker(), |index, cx| {
+            let Some(child) = &mut children[index] else {
+                return Child::Done;
+            };
+            match child.as_mut().poll(cx) {
+                Poll::Ready(output) => {
+                    children[index] = None;
+                    arrived.push_back(output);
+                    Child::Done
+                }
+                Poll::Pending => Child::Pending,
+            }
+        });
+        match this.arrived.pop_front() {
+            Some(output) => Poll::Ready(Some(output)),
+            None => Poll::Pending,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.len(), Some(self.len()))
+    }
+}
+
+impl<F: Future> fmt::Debug for AsCompleted<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("len", &self.children.len())
+            .field("remaining", &self.set.remaining())
+            .field("arrived", &self.arrived.len())
+            .finish()
+    }
+}
