@@ -165,7 +165,7 @@ impl<F: Future> AsCompleted<F> {
     ///
     /// # Examples
     /// ```
-    /// let stream = greenloop::race::as_completed([async { 1 }, async { 2 }]);
+    /// let stream = greenloop::race::as_completed([1, 2].map(std::future::ready));
     /// assert_eq!(stream.len(), 2);
     /// ```
     pub fn len(&self) -> usize {

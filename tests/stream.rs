@@ -174,7 +174,11 @@ fn a_body_awaiting_something_else_suspends_the_consumer_until_it_is_woken() {
     assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Pending);
     assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
     gate.open();
-    assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the gate woke the consumer");
+    assert_eq!(
+        wakes.0.load(Ordering::SeqCst),
+        1,
+        "the gate woke the consumer"
+    );
     assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Ready(Some(2)));
     assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Ready(None));
 }

@@ -306,7 +306,7 @@ impl<T> Yielder<T> {
     /// ```
     /// use greenloop::stream::{generator, StreamExt};
     /// # futures::executor::block_on(async {
-    /// let mut letters = generator(|mut y| async move {
+    /// let letters = generator(|mut y| async move {
     ///     y.yield_('a').await?;
     ///     y.yield_('b').await
     /// });

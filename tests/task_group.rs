@@ -1,0 +1,269 @@
+//! Tests for `TaskGroup` on greenloop's executor: output order, failure propagation and
+//! cancellation of siblings, panics, drop, nesting; plus gathers of spawned greenloop tasks.
+use std::cell::{Cell, RefCell};
+use std::future::pending;
+use std::rc::Rc;
+
+use greenloop::gather::{gather, try_gather};
+use greenloop::task_group::{TaskError, TaskGroup};
+use greenloop::{block_on, spawn, yield_now};
+
+// === helpers ===
+
+/// Sets its flag when dropped.
+struct DropFlag(Rc<Cell<bool>>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.set(true);
+    }
+}
+
+/// A future that never finishes and sets `flag` when dropped (cancelled).
+fn forever<T>(flag: &Rc<Cell<bool>>) -> impl std::future::Future<Output = T> + 'static {
+    let guard = DropFlag(Rc::clone(flag));
+    async move {
+        let _guard = guard;
+        pending().await
+    }
+}
+
+async fn yield_times(n: usize) {
+    for _ in 0..n {
+        yield_now().await;
+    }
+}
+
+// === TaskGroup ===
+
+#[test]
+fn join_returns_outputs_in_spawn_order_not_completion_order() {
+    block_on(async {
+        let finished = Rc::new(RefCell::new(Vec::new()));
+        let group = TaskGroup::<usize, ()>::new();
+        for i in 0..4 {
+            let finished = Rc::clone(&finished);
+            group.spawn(async move {
+                yield_times(4 - i).await;
+                finished.borrow_mut().push(i);
+                Ok(i)
+            });
+        }
+        assert_eq!(group.join().await, Ok(vec![0, 1, 2, 3]));
+        assert_eq!(*finished.borrow(), [3, 2, 1, 0]);
+    });
+}
+
+#[test]
+fn an_empty_group_joins_at_once() {
+    block_on(async {
+        let group = TaskGroup::<(), ()>::new();
+        assert!(group.is_empty());
+        assert_eq!(group.join().await, Ok(vec![]));
+    });
+}
+
+#[test]
+fn the_first_error_cancels_the_siblings_before_join_is_awaited() {
+    block_on(async {
+        let cancelled = Rc::new(Cell::new(false));
+        let group = TaskGroup::<(), &str>::new();
+        group.spawn(forever(&cancelled));
+        group.spawn(async {
+            yield_now().await;
+            Err("boom")
+        });
+        yield_times(3).await;
+        assert!(group.is_failed());
+        assert!(
+            cancelled.get(),
+            "the sibling was cancelled when the failure happened"
+        );
+        let failures = group.join().await.unwrap_err();
+        assert!(matches!(failures[..], [TaskError::Failed("boom")]));
+    });
+}
+
+#[test]
+fn a_panic_is_a_failure_that_carries_its_payload() {
+    block_on(async {
+        let cancelled = Rc::new(Cell::new(false));
+        let group = TaskGroup::<u8, ()>::new();
+        group.spawn(forever(&cancelled));
+        group.spawn(async { panic!("task exploded") });
+        let failures = group.join().await.unwrap_err();
+        assert_eq!(failures.len(), 1);
+        let TaskError::Panicked(payload) = &failures[0] else {
+            panic!("expected a panic, got {:?}", failures[0]);
+        };
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"task exploded"));
+        assert!(cancelled.get());
+    });
+}
+
+#[test]
+fn a_task_spawned_after_a_failure_never_runs() {
+    block_on(async {
+        let ran = Rc::new(Cell::new(false));
+        let group = TaskGroup::<(), &str>::new();
+        group.spawn(async { Err("early") });
+        yield_now().await;
+        assert!(group.is_failed());
+        let flag = Rc::clone(&ran);
+        group.spawn(async move {
+            flag.set(true);
+            Ok(())
+        });
+        let failures = group.join().await.unwrap_err();
+        assert_eq!(failures.len(), 1);
+        assert!(!ran.get());
+    });
+}
+
+#[test]
+fn the_first_failure_cancels_a_sibling_that_would_have_failed_later() {
+    block_on(async {
+        let group = TaskGroup::<(), usize>::new();
+        group.spawn(async {
+            yield_times(2).await;
+            Err(2)
+        });
+        group.spawn(async {
+            yield_times(1).await;
+            Err(1)
+        });
+        // The first task is cancelled at its await by the second task's failure, so only that
+        // failure is reported.
+        let failures = group.join().await.unwrap_err();
+        assert!(matches!(failures[..], [TaskError::Failed(1)]));
+    });
+}
+
+#[test]
+fn dropping_the_group_cancels_its_tasks() {
+    block_on(async {
+        let flags: Vec<Rc<Cell<bool>>> = (0..3).map(|_| Rc::default()).collect();
+        let group = TaskGroup::<(), ()>::new();
+        for flag in &flags {
+            group.spawn(forever(flag));
+        }
+        yield_now().await;
+        assert!(flags.iter().all(|f| !f.get()));
+        drop(group);
+        yield_now().await;
+        assert!(flags.iter().all(|f| f.get()));
+    });
+}
+
+#[test]
+fn nested_groups_cancel_inward_and_report_outward() {
+    block_on(async {
+        // The inner group fails; its owner turns that into an outer failure, which cancels the
+        // outer sibling.
+        let outer_sibling = Rc::new(Cell::new(false));
+        let outer = TaskGroup::<(), String>::new();
+        outer.spawn(forever(&outer_sibling));
+        outer.spawn(async {
+            let inner = TaskGroup::<(), &str>::new();
+            inner.spawn(async { Err("inner boom") });
+            inner
+                .join()
+                .await
+                .map(drop)
+                .map_err(|failures| format!("{} inner failure(s)", failures.len()))
+        });
+        let failures = outer.join().await.unwrap_err();
+        assert!(matches!(&failures[..], [TaskError::Failed(m)] if m == "1 inner failure(s)"));
+        assert!(outer_sibling.get());
+
+        // The outer group fails; the task owning the inner group is cancelled, which drops the
+        // inner group and cancels its tasks.
+        let inner_task = Rc::new(Cell::new(false));
+        let outer = TaskGroup::<(), &str>::new();
+        let flag = Rc::clone(&inner_task);
+        outer.spawn(async move {
+            let inner = TaskGroup::<(), &str>::new();
+            inner.spawn(forever(&flag));
+            inner.join().await.map(drop).map_err(|_| "inner")
+        });
+        outer.spawn(async {
+            yield_times(2).await;
+            Err("outer boom")
+        });
+        let failures = outer.join().await.unwrap_err();
+        assert!(matches!(failures[..], [TaskError::Failed("outer boom")]));
+        yield_now().await;
+        assert!(inner_task.get(), "the inner group's task was cancelled");
+    });
+}
+
+#[test]
+fn dropping_join_midway_cancels_the_tasks() {
+    block_on(async {
+        let cancelled = Rc::new(Cell::new(false));
+        let group = TaskGroup::<(), ()>::new();
+        group.spawn(forever(&cancelled));
+        let mut join = Box::pin(group.join());
+        assert!(futures::poll!(join.as_mut()).is_pending());
+        drop(join);
+        yield_now().await;
+        assert!(cancelled.get());
+    });
+}
+
+// === gathers of spawned greenloop tasks ===
+
+#[test]
+fn gather_of_spawned_tasks_returns_their_results_in_spawn_order() {
+    block_on(async {
+        let handles: Vec<_> = (0..5)
+            .map(|i| {
+                spawn(async move {
+                    yield_times(5 - i).await;
+                    i
+                })
+            })
+            .collect();
+        let outputs: Vec<usize> = gather(handles)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(outputs, [0, 1, 2, 3, 4]);
+    });
+}
+
+#[test]
+fn try_gather_over_handles_reports_a_panicking_task() {
+    block_on(async {
+        let handles = vec![
+            spawn(async { 1 }),
+            spawn(async { panic!("spawned task panicked") }),
+        ];
+        let error = try_gather(handles).await.unwrap_err();
+        assert!(error.is_panic());
+    });
+}
+
+#[test]
+fn greenloop_block_on_runs_gather_macro_and_a_generator() {
+    use greenloop::stream::{StreamExt, generator};
+    let (a, b) = block_on(greenloop::gather!(
+        async {
+            yield_now().await;
+            "a"
+        },
+        async {
+            generator(|mut y| async move {
+                for n in 0..3 {
+                    yield_now().await;
+                    y.yield_(n).await?;
+                }
+                Ok(())
+            })
+            .collect::<Vec<_>>()
+            .await
+        },
+    ));
+    assert_eq!((a, b), ("a", vec![0, 1, 2]));
+}
