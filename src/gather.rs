@@ -106,6 +106,13 @@ where
 }
 
 /// Future returned by [`gather`].
+///
+/// # Examples
+/// ```
+/// use greenloop::gather::{gather, Gather};
+/// let both: Gather<std::future::Ready<u8>> = gather([1, 2].map(std::future::ready));
+/// assert_eq!(futures::executor::block_on(both), [1, 2]);
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Gather<F: Future> {
     slots: Vec<Slot<F, F::Output>>,
@@ -113,6 +120,13 @@ pub struct Gather<F: Future> {
 }
 
 /// Future returned by [`try_gather`].
+///
+/// # Examples
+/// ```
+/// use greenloop::gather::{try_gather, TryGather};
+/// let both: TryGather<_> = try_gather([Ok(1), Err('x')].map(std::future::ready));
+/// assert_eq!(futures::executor::block_on(both), Err('x'));
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct TryGather<F: Future>
 where
@@ -170,6 +184,15 @@ macro_rules! gather {
 }
 
 /// The `Ok` and `Err` types of a `Result`, so that [`TryGather`] can name them.
+///
+/// # Examples
+/// ```
+/// use greenloop::gather::ResultParts;
+/// fn ok_of<R: ResultParts>(r: R) -> Option<R::Ok> {
+///     r.into_result().ok()
+/// }
+/// assert_eq!(ok_of(Ok::<_, ()>(3)), Some(3));
+/// ```
 pub trait ResultParts {
     /// The success type.
     type Ok;
@@ -305,6 +328,12 @@ macro_rules! impl_gather_tuple {
     ($name:ident, $len:literal; $($F:ident $field:ident $index:tt),+) => {
         pin_project! {
             #[doc = concat!("Future returned by [`gather!`](crate::gather!) for ", $len, " futures.")]
+            ///
+            /// # Examples
+            /// ```
+            /// let all = greenloop::gather!(async { 1 }, async { 'b' });
+            /// assert_eq!(futures::executor::block_on(all), (1, 'b'));
+            /// ```
             #[must_use = "futures do nothing unless you `.await` or poll them"]
             pub struct $name<$($F: Future),+> {
                 $(#[pin] $field: MaybeDone<$F>,)+

@@ -100,6 +100,13 @@ where
 }
 
 /// Future returned by [`race`].
+///
+/// # Examples
+/// ```
+/// use greenloop::race::{race, Race};
+/// let first: Race<std::future::Ready<&str>> = race(["a", "b"].map(std::future::ready));
+/// assert_eq!(futures::executor::block_on(first), "a");
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Race<F> {
     children: Vec<Option<Pin<Box<F>>>>,
@@ -107,6 +114,14 @@ pub struct Race<F> {
 }
 
 /// Stream returned by [`as_completed`].
+///
+/// # Examples
+/// ```
+/// use greenloop::race::{as_completed, AsCompleted};
+/// use greenloop::stream::StreamExt;
+/// let done: AsCompleted<std::future::Ready<u8>> = as_completed([3, 4].map(std::future::ready));
+/// assert_eq!(futures::executor::block_on(done.collect::<Vec<_>>()), [3, 4]);
+/// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F: Future> {
     children: Vec<Option<Pin<Box<F>>>>,

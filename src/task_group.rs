@@ -54,6 +54,15 @@ pub struct TaskGroup<T, E> {
 }
 
 /// Why a task of a [`TaskGroup`] failed.
+///
+/// # Examples
+/// ```
+/// use greenloop::task_group::TaskError;
+/// let failed: TaskError<&str> = TaskError::Failed("no");
+/// assert_eq!(failed.to_string(), "task failed: no");
+/// let panicked: TaskError<&str> = TaskError::Panicked(Box::new("boom"));
+/// assert_eq!(panicked.to_string(), "task panicked: boom");
+/// ```
 pub enum TaskError<E> {
     /// The task returned `Err`.
     Failed(E),
@@ -62,6 +71,17 @@ pub enum TaskError<E> {
 }
 
 /// Future returned by [`TaskGroup::join`].
+///
+/// # Examples
+/// ```
+/// use greenloop::task_group::{Join, TaskGroup};
+/// greenloop::block_on(async {
+///     let group = TaskGroup::<u8, ()>::new();
+///     group.spawn(async { Ok(5) });
+///     let all: Join<u8, ()> = group.join();
+///     assert_eq!(all.await, Ok(vec![5]));
+/// });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them; dropping this cancels the group's tasks"]
 pub struct Join<T, E> {
     group: TaskGroup<T, E>,

@@ -80,6 +80,20 @@ where
 }
 
 /// Stream returned by [`generator`].
+///
+/// # Examples
+/// ```
+/// use greenloop::stream::{generator, StreamExt};
+/// let mut pair = generator(|mut y| async move {
+///     y.yield_("left").await?;
+///     y.yield_("right").await
+/// });
+/// # futures::executor::block_on(async {
+/// assert_eq!(pair.next().await, Some("left"));
+/// assert_eq!(pair.next().await, Some("right"));
+/// assert_eq!(pair.next().await, None);
+/// # });
+/// ```
 #[must_use = "streams do nothing unless polled; the body runs only while the consumer asks for items"]
 pub struct Generator<T, Fut> {
     /// `None` once the body returned, was closed or panicked.
@@ -91,11 +105,38 @@ pub struct Generator<T, Fut> {
 }
 
 /// The handle a generator's body yields through.
+///
+/// # Examples
+/// ```
+/// use greenloop::stream::{generator, StreamExt, Yielder};
+/// async fn count_to(n: u32, mut y: Yielder<u32>) -> Result<(), greenloop::stream::Closed> {
+///     for i in 1..=n {
+///         y.yield_(i).await?;
+///     }
+///     Ok(())
+/// }
+/// let counted = generator(|y| count_to(3, y));
+/// # futures::executor::block_on(async {
+/// assert_eq!(counted.collect::<Vec<_>>().await, [1, 2, 3]);
+/// # });
+/// ```
 pub struct Yielder<T> {
     shared: Rc<Shared<T>>,
 }
 
 /// Future returned by [`Yielder::yield_`].
+///
+/// # Examples
+/// ```
+/// use greenloop::stream::{generator, StreamExt};
+/// let one = generator(|mut y| async move {
+///     let pending_yield = y.yield_(1); // nothing is handed over yet
+///     pending_yield.await
+/// });
+/// # futures::executor::block_on(async {
+/// assert_eq!(one.collect::<Vec<_>>().await, [1]);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them; the value is yielded only when awaited"]
 pub struct Yield<'a, T> {
     yielder: &'a mut Yielder<T>,
@@ -103,6 +144,18 @@ pub struct Yield<'a, T> {
 }
 
 /// Future returned by [`Generator::close`].
+///
+/// # Examples
+/// ```
+/// use greenloop::stream::{generator, StreamExt};
+/// let mut g = generator(|mut y| async move { y.yield_(1).await });
+/// # futures::executor::block_on(async {
+/// assert_eq!(g.next().await, Some(1));
+/// let closing = g.close();
+/// closing.await;
+/// assert!(g.is_terminated());
+/// # });
+/// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Close<'a, T, Fut> {
     generator: &'a mut Generator<T, Fut>,
@@ -110,6 +163,12 @@ pub struct Close<'a, T, Fut> {
 
 /// The generator was closed: returned by [`Yielder::yield_`] when the consumer called
 /// [`Generator::close`], asyncio's `GeneratorExit`.
+///
+/// # Examples
+/// ```
+/// use greenloop::stream::Closed;
+/// assert_eq!(Closed.to_string(), "the generator was closed");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Closed;
 
