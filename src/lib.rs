@@ -4,13 +4,13 @@
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
-#[allow(unsafe_code)]
-pub mod executor;
+mod executor;
 pub mod future;
 pub mod task;
 
 pub use executor::{
-    Executor, ExecutorBuilder, JoinError, JoinHandle, Schedule, TaskId, Tick, block_on, run, spawn,
+    Executor, ExecutorBuilder, JoinError, JoinHandle, Run, Schedule, TaskId, Tick, block_on, run,
+    spawn,
 };
 pub use future::{YieldNow, yield_now};
 

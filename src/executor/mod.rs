@@ -1,171 +1,1002 @@
-//! The executor (API skeleton; the core is being written).
-#![allow(missing_docs, clippy::missing_panics_doc)]
+//! The executor: tasks, the run queue, ticks, wakers and parking.
+//!
+//! - `mod.rs`      [`Executor`], its builder, `block_on`/`run`/`tick`, the tick itself (`Core`)
+//! - `task.rs`     [`JoinHandle`], [`JoinError`], [`TaskId`]: the user's side of a task
+//! - `raw.rs`      the task allocation (header + future/output) and its typed vtable
+//! - `state.rs`    the task state bits and their transitions
+//! - `waker.rs`    the only place a task `Waker` is built; local and remote wake paths
+//! - `run_queue.rs` the local FIFO, the inject queue for remote wakes, the parker
+//! - `context.rs`  the thread-local current executor; refuses nesting
+//!
+//! # Task lifecycle
+//! ```text
+//!  spawn ─(1)─► run queue ──(2) tick: pop front──► RUNNING: poll(cx = task's waker)
+//!  (SCHEDULED)     ▲                                  │ (3) Pending          │ (4) Ready / panic
+//!                  │                                  ▼                      ▼
+//!                  └──(5) wake: push, unless ───── IDLE: its waker is     COMPLETE: output stored
+//!                      already queued              held by whatever it    (or dropped if detached),
+//!                                                  waits on               JoinHandle's waker woken (6),
+//!                                                                         executor's reference released
+//!  Woken while RUNNING: only NOTIFIED is set; the task is queued at (3) when the poll returns.
+//!  cancel(): IDLE or queued → the future is dropped now → COMPLETE; RUNNING → dropped after (3).
+//! ```
+//! (1) [`Executor::spawn`] (2) `Core::tick` → `Core::run_task` (3) `State::end_poll`
+//! (4) `Core::complete` (5) `waker::schedule` → `Core::wake_local` or `run_queue::wake_remote`
+//! (6) `Core::complete`.
+//!
+//! # Invariants
+//! The `// SAFETY:` comments of this module cite these.
+//! - **I1 layout.** A task is one allocation, `raw::TaskCell<F>`, `#[repr(C)]` with the `Header`
+//!   first, so a `NonNull<Header>` is also the cell's address. Only the header's `vtable`,
+//!   built for that same `F`, casts it back.
+//! - **I2 references.** `Header::refs` counts the owners of the allocation: the executor (from
+//!   spawn until it releases the task), the `JoinHandle` (until dropped), every `Waker`, every
+//!   inject-queue entry. Whoever drops the last one frees the task, on any thread. Entries of the
+//!   local run queue own no reference (see I4). A borrowed waker (for a poll) owns none either.
+//! - **I3 owner thread.** `state`, `slot`, `join_waker` and the stage (future or output) are
+//!   touched only on the executor's thread. Other threads touch only `refs` and `remote_queued`
+//!   (atomics) and read the immutable `vtable`, `shared`, `id`, `location`.
+//! - **I4 run queue.** A task is in the local run queue exactly when `SCHEDULED` is set, at most
+//!   once. A `SCHEDULED` task is never released, so the executor's reference keeps queued
+//!   tasks alive. A task cancelled while queued stays queued, `COMPLETE`, until the tick pops
+//!   and releases it.
+//! - **I5 stage.** The stage holds the future until `COMPLETE`; then the output until the
+//!   `JoinHandle` takes it or is dropped (immediately, if the handle is already gone). So when
+//!   the last reference goes the stage is empty, and freeing on another thread runs no user
+//!   code (the future and output may be `!Send`).
+//! - **I6 exclusive poll.** Only the tick polls, after `start_poll` set `RUNNING`: that poll is
+//!   the only access to the stage. A wake during it only sets `NOTIFIED`; a cancel during it only
+//!   sets `CANCELLED`. Nothing else touches the stage of a `RUNNING` task.
+//! - **I7 pinning.** The future is never moved: it lives in the heap cell from spawn until it is
+//!   dropped in place.
+//! - **I8 local path.** The thread-local current executor (`context`) is non-null only while
+//!   that executor runs on this thread and is borrowed by the running call. A waker whose task
+//!   belongs to it is therefore on the owner thread, inside a tick or `block_on`, and may touch
+//!   the state and the run queue directly.
+//! - **I9 owner core.** `Shared::owner_core` points to the executor's `Core` while it exists and
+//!   is null afterwards; it is read and written only on the owner thread.
+//! - **I10 shutdown.** Dropping the executor drops every future still alive, releases every
+//!   task, and closes the inject queue, so that later remote wakes just give up their reference.
+//!   Hence an unfinished task implies a live executor.
+#![allow(unsafe_code)]
+
+mod context;
+mod raw;
+mod run_queue;
+mod state;
+mod task;
+mod waker;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::panic::Location;
+use std::pin::{Pin, pin};
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+pub use task::{JoinError, JoinHandle, TaskId};
+
+use raw::Header;
+use run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
+use state::{EndPoll, StartPoll};
+
+#[allow(unused_imports)] // used by sync/'s diagnostics
+pub(crate) use waker::task_id_of;
 
 /// Order in which a tick polls the tasks that were ready when it began.
+///
+/// # Examples
+/// ```
+/// use greenloop::{Executor, Schedule};
+/// let ex = Executor::builder().schedule(Schedule::Random(7)).build();
+/// assert_eq!(ex.block_on(async { 1 + 1 }), 2);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Schedule {
-    /// First woken, first polled (asyncio's order).
+    /// First woken, first polled: asyncio's ready queue.
     #[default]
     Fifo,
-    /// A seeded random order: the same seed gives the same schedule every run.
+    /// Each tick polls its batch in a random order drawn from this seed: the same seed gives
+    /// the same schedule on every run. For tests that look for order dependence.
     Random(u64),
 }
 
-/// A task's id, unique within the process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(pub(crate) u64);
-
-/// What one [`Executor::tick`] did.
+/// What one [`Executor::tick`] (or a run of them) did.
+///
+/// # Examples
+/// ```
+/// let ex = greenloop::Executor::new();
+/// let handle = ex.spawn(async { greenloop::yield_now().await });
+/// let first = ex.tick();
+/// assert_eq!((first.polled, first.completed, first.has_ready), (1, 0, true));
+/// let second = ex.tick();
+/// assert_eq!((second.polled, second.completed, second.has_ready), (1, 1, false));
+/// assert!(handle.is_finished());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Tick {
+    /// Polls made (tasks, plus the `block_on` future if it was ready).
     pub polled: usize,
+    /// Tasks that finished (returned, panicked or cancelled themselves).
     pub completed: usize,
+    /// Tasks made ready during the tick, including those woken from other threads before it.
     pub woken: usize,
+    /// Whether work is ready now, so that another tick would poll something.
     pub has_ready: bool,
 }
 
-/// Why a task produced no output: it was cancelled, or it panicked.
-pub struct JoinError {
-    _p: (),
-}
-impl JoinError {
-    pub fn is_cancelled(&self) -> bool {
-        todo!()
-    }
-    pub fn is_panic(&self) -> bool {
-        todo!()
-    }
-    /// The panic payload; panics if the task was cancelled.
-    pub fn into_panic(self) -> Box<dyn std::any::Any + Send + 'static> {
-        todo!()
-    }
-    pub fn id(&self) -> TaskId {
-        todo!()
-    }
-}
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JoinError")
-    }
-}
-impl std::error::Error for JoinError {}
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JoinError")
+impl Tick {
+    fn add(&mut self, other: Tick) {
+        self.polled += other.polled;
+        self.completed += other.completed;
+        self.woken += other.woken;
+        self.has_ready = other.has_ready;
     }
 }
 
-/// Handle to a spawned task: await it for the output.
-#[derive(Debug)]
-pub struct JoinHandle<T> {
-    _p: PhantomData<*const T>,
-}
-impl<T> JoinHandle<T> {
-    pub fn cancel(&self) {
-        todo!()
-    }
-    pub fn is_finished(&self) -> bool {
-        todo!()
-    }
-    pub fn id(&self) -> TaskId {
-        todo!()
-    }
-}
-impl<T> Future for JoinHandle<T> {
-    type Output = Result<T, JoinError>;
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
-        todo!()
-    }
-}
-
-/// The single-threaded executor.
-#[derive(Debug)]
+/// A single-threaded executor: a FIFO of ready tasks, polled one tick at a time.
+///
+/// # The scheduling contract (asyncio's)
+/// - FIFO: tasks run in the order they became ready.
+/// - A spawned task does not run until its spawner yields.
+/// - One tick polls exactly the tasks that were ready when it began, each once; a task woken
+///   during a tick, even by itself, runs in the next tick. So [`yield_now`](crate::yield_now)
+///   gives up exactly one tick.
+/// - A task is polled only after a wake, and one wake gives at most one poll.
+/// - Nothing spins: with no task ready, the thread parks until a wake arrives.
+///
+/// Tasks need not be `Send`; the executor itself is neither `Send` nor `Sync`. Wakers are
+/// `Send + Sync` and may be used from any thread. Dropping the executor drops every task's
+/// future (their destructors run).
+///
+/// # Examples
+/// ```
+/// use greenloop::Executor;
+/// let ex = Executor::new();
+/// let handle = ex.spawn(async { "hello" });
+/// assert_eq!(ex.block_on(handle).unwrap(), "hello");
+/// ```
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(greenloop::Executor::new());
+/// ```
 pub struct Executor {
-    _p: PhantomData<*const ()>,
+    core: Box<Core>,
 }
-impl Executor {
-    pub fn new() -> Self {
-        todo!()
-    }
-    pub fn spawn<F: Future + 'static>(&self, _f: F) -> JoinHandle<F::Output> {
-        todo!()
-    }
-    pub fn block_on<F: Future>(&self, _f: F) -> F::Output {
-        todo!()
-    }
-    pub fn tick(&self) -> Tick {
-        todo!()
-    }
-}
-/// Builds an [`Executor`] with a schedule policy and a clock.
+
+/// Builds an [`Executor`] with a schedule policy.
+///
+/// # Examples
+/// ```
+/// use greenloop::{Executor, Schedule};
+/// let ex = Executor::builder().schedule(Schedule::Fifo).build();
+/// assert!(!ex.has_ready());
+/// ```
 #[derive(Debug, Default)]
 pub struct ExecutorBuilder {
-    _p: (),
-}
-impl ExecutorBuilder {
-    pub fn schedule(self, _s: Schedule) -> Self {
-        todo!()
-    }
-    /// Time jumps to the next deadline whenever no task is ready.
-    pub fn virtual_clock(self) -> Self {
-        todo!()
-    }
-    pub fn build(self) -> Executor {
-        todo!()
-    }
+    schedule: Schedule,
+    virtual_clock: bool,
 }
 
+/// Future returned by [`Executor::run`]: drives the executor from another `block_on`.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Run<'a, F> {
+    executor: &'a Executor,
+    future: Pin<Box<F>>,
+    main: Option<(Arc<MainWake>, Waker)>,
+}
+
+/// How many ticks one poll of [`Run`] may run before it yields to whoever drives it, so that
+/// their reactor (async-io's, say) gets a turn [async-executor `run`: 200 tasks].
+const RUN_TICK_BUDGET: usize = 64;
+
+/// The executor's state, at a stable address (the `Executor` may move; `Box<Core>` does not).
+pub(crate) struct Core {
+    shared: Arc<Shared>,
+    queue: RunQueue,
+    /// Every task the executor has not released, with `Header::slot` its index here.
+    tasks: RefCell<Vec<NonNull<Header>>>,
+    /// Names of the tasks spawned with one (`state` has NAMED).
+    names: RefCell<HashMap<TaskId, Rc<str>>>,
+    next_id: Cell<u64>,
+    schedule: Schedule,
+    rng: Cell<u64>,
+    /// The `block_on`/`run` future's waker, for identity checks; null when none runs.
+    main: Cell<*const MainWake>,
+    main_queued: Cell<bool>,
+    /// The task being polled.
+    current: Cell<Option<NonNull<Header>>>,
+    /// The executor is being dropped: wakes are ignored.
+    closing: Cell<bool>,
+    /// Tasks made ready since the tick began.
+    woken: Cell<usize>,
+    /// Reused buffer for draining the inject queue.
+    inject: RefCell<Vec<Inject>>,
+    /// Whether the executor is running on its thread right now (entered).
+    active: Cell<bool>,
+    _virtual_clock: bool,
+}
+
+// === impl Executor ===
+
 impl Executor {
+    /// A FIFO executor on the real clock.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// assert_eq!(ex.block_on(async { 3 }), 3);
+    /// ```
+    pub fn new() -> Executor {
+        Executor::builder().build()
+    }
+
+    /// Options: schedule policy.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().build();
+    /// assert_eq!(ex.len(), 0);
+    /// ```
     pub fn builder() -> ExecutorBuilder {
         ExecutorBuilder::default()
     }
-    pub fn run_until_stalled(&self) -> Tick {
-        todo!()
-    }
-    pub fn has_ready(&self) -> bool {
-        todo!()
-    }
-    /// Earliest pending timer deadline (for host loops).
-    pub fn next_deadline(&self) -> Option<std::time::Instant> {
-        todo!()
-    }
-    /// Virtual clock only: moves time forward by `d` and fires what expired.
-    pub fn advance(&self, _d: std::time::Duration) {
-        todo!()
-    }
-    /// How many timers are pending.
-    pub fn pending_timers(&self) -> usize {
-        todo!()
-    }
-}
 
-/// Id of the greenloop task that owns `waker`, if it is a greenloop task waker.
-/// Diagnostics hook for sync/ (what a blocked task waits on).
-#[allow(dead_code)]
-pub(crate) fn task_id_of(_waker: &std::task::Waker) -> Option<TaskId> {
-    todo!()
+    /// Spawns a task. It runs when the executor next ticks, after every task already ready.
+    ///
+    /// The future need not be `Send`. Its spawn location is recorded for error messages.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let handle = ex.spawn(async { 2 + 2 });
+    /// ex.run_until_stalled();
+    /// assert!(handle.is_finished());
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        self.core.spawn(future, None, Location::caller())
+    }
+
+    /// Runs `future` to completion on this thread, running the executor's tasks meanwhile.
+    ///
+    /// Tasks still alive when it returns stay in the executor (use [`crate::run`] to cancel
+    /// them). The future is polled like a task: in FIFO order, only when woken. When nothing is
+    /// ready the thread parks until a wake arrives (from a task, a timer or another thread).
+    ///
+    /// # Panics
+    /// If this thread is already running an executor (a nested `block_on` would deadlock), or
+    /// if `future` panics (the panic propagates; the executor stays usable).
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let out = ex.block_on(async {
+    ///     let a = greenloop::spawn(async { 1 });
+    ///     let b = greenloop::spawn(async { 2 });
+    ///     a.await.unwrap() + b.await.unwrap()
+    /// });
+    /// assert_eq!(out, 3);
+    /// ```
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let core = &*self.core;
+        let _enter = Entered::new(core);
+        let main = MainWake::new(Arc::clone(&core.shared));
+        let _main = core.set_main(&main);
+        let waker = Waker::from(main);
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        let mut output = None;
+        loop {
+            let tick = core.tick(&mut || {
+                if output.is_none() {
+                    if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+                        output = Some(value);
+                    }
+                }
+            });
+            if let Some(value) = output.take() {
+                return value;
+            }
+            if !tick.has_ready {
+                core.shared.park(None);
+            }
+        }
+    }
+
+    /// Runs `future` while driving this executor, as a future: for embedding greenloop in
+    /// another `block_on`, e.g. `async_io::block_on(ex.run(fut))` so that async-io's reactor
+    /// runs on this thread while greenloop's tasks do.
+    ///
+    /// Each poll runs up to 64 ticks, then yields to the outer executor. When no task is ready
+    /// it returns `Pending`; a wake (from any thread) wakes the outer executor's waker.
+    ///
+    /// # Panics
+    /// When polled while this thread already runs an executor, or while another `block_on`/
+    /// `run` future of the same executor is in progress.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let out = futures::executor::block_on(ex.run(async {
+    ///     greenloop::spawn(async { 40 }).await.unwrap() + 2
+    /// }));
+    /// assert_eq!(out, 42);
+    /// ```
+    pub fn run<F: Future>(&self, future: F) -> Run<'_, F> {
+        Run { executor: self, future: Box::pin(future), main: None }
+    }
+
+    /// Runs one tick: polls each task that is ready now, once, in order; returns what it did.
+    /// Never blocks. For host loops (a game loop, a GUI pump).
+    ///
+    /// # Panics
+    /// If this thread is already running an executor (called from inside a task).
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// ex.spawn(async {});
+    /// let tick = ex.tick();
+    /// assert_eq!((tick.polled, tick.completed), (1, 1));
+    /// assert_eq!(ex.tick(), greenloop::Tick::default());
+    /// ```
+    pub fn tick(&self) -> Tick {
+        let _enter = Entered::new(&self.core);
+        self.core.tick(&mut || {})
+    }
+
+    /// Ticks until no task is ready; returns the sum. Never blocks. A task that wakes itself
+    /// on every poll keeps this running, as it would keep a `tick` loop running.
+    ///
+    /// # Panics
+    /// If this thread is already running an executor.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// ex.spawn(async {
+    ///     for _ in 0..3 {
+    ///         greenloop::yield_now().await;
+    ///     }
+    /// });
+    /// let total = ex.run_until_stalled();
+    /// assert_eq!((total.polled, total.completed, total.has_ready), (4, 1, false));
+    /// ```
+    pub fn run_until_stalled(&self) -> Tick {
+        let _enter = Entered::new(&self.core);
+        let mut total = Tick::default();
+        loop {
+            let tick = self.core.tick(&mut || {});
+            total.add(tick);
+            if !tick.has_ready {
+                return total;
+            }
+        }
+    }
+
+    /// Whether a task is ready, so that [`tick`](Self::tick) would poll something.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// assert!(!ex.has_ready());
+    /// ex.spawn(async {});
+    /// assert!(ex.has_ready());
+    /// ```
+    pub fn has_ready(&self) -> bool {
+        !self.core.queue.is_empty() || self.core.shared.has_remote()
+    }
+
+    /// How many tasks are alive (spawned and not yet finished).
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// ex.spawn(std::future::pending::<()>());
+    /// ex.run_until_stalled();
+    /// assert_eq!(ex.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.core.tasks.borrow().len()
+    }
+
+    /// Whether no task is alive.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// assert!(ex.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sets a hook called whenever work becomes ready while the executor is not running: a
+    /// wake from another thread, or a wake on this thread between ticks. A host loop uses it
+    /// to wake itself (post an event to its GUI loop, unpark its thread). It may run on any
+    /// thread, so keep it short; it is called without any greenloop lock held.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let ex = greenloop::Executor::new();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let mut polls = 0;
+    /// let handle = ex.spawn(futures::future::poll_fn(move |cx| {
+    ///     polls += 1;
+    ///     if polls == 1 {
+    ///         tx.send(cx.waker().clone()).unwrap(); // hand our waker to another thread
+    ///         return std::task::Poll::Pending;
+    ///     }
+    ///     std::task::Poll::Ready(())
+    /// }));
+    /// ex.tick();
+    /// let pokes = Arc::new(AtomicUsize::new(0));
+    /// let counter = pokes.clone();
+    /// ex.on_wake(move || { counter.fetch_add(1, Ordering::SeqCst); });
+    /// let waker = rx.recv().unwrap();
+    /// std::thread::spawn(move || waker.wake()).join().unwrap();
+    /// assert_eq!(pokes.load(Ordering::SeqCst), 1, "the host was told");
+    /// assert!(ex.has_ready());
+    /// ex.tick();
+    /// assert!(handle.is_finished());
+    /// ```
+    pub fn on_wake(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.core.shared.set_hook(Some(Arc::new(hook)));
+    }
 }
 
 impl Default for Executor {
-    fn default() -> Self {
-        Self::new()
+    fn default() -> Executor {
+        Executor::new()
     }
 }
 
-/// Spawns a task on the current executor.
-pub fn spawn<F: Future + 'static>(_f: F) -> JoinHandle<F::Output> {
-    todo!()
+impl fmt::Debug for Executor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Executor")
+            .field("tasks", &self.len())
+            .field("ready", &self.core.queue.len())
+            .field("schedule", &self.core.schedule)
+            .finish()
+    }
 }
-/// Runs `fut` on a fresh executor, then cancels every task still alive.
-pub fn run<F: Future>(_f: F) -> F::Output {
-    todo!()
+
+impl Drop for Executor {
+    /// Drops every task's future (cancellation: their destructors run), then frees what no
+    /// waker or handle still holds (I10).
+    fn drop(&mut self) {
+        let core = &*self.core;
+        let _enter = context::enter_for_drop(core);
+        core.closing.set(true);
+        for entry in core.queue.take_all() {
+            if let Entry::Task(task) = entry {
+                // SAFETY: queued tasks are alive (I4); owner thread (I3).
+                unsafe { task.as_ref() }.state.unschedule();
+            }
+        }
+        while let Some(task) = core.last_task() {
+            // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread;
+            // no task is RUNNING during drop (the executor is not borrowed by a tick).
+            unsafe {
+                let header = task.as_ref();
+                header.state.unschedule(); // spawned during this drop
+                if header.state.is_complete() {
+                    core.release(task);
+                } else {
+                    Header::cancel_future(task);
+                    core.complete(task);
+                }
+            }
+        }
+        core.queue.take_all();
+        drop(core.shared.close());
+        core.inject.borrow_mut().clear();
+        core.shared.set_owner_core(std::ptr::null());
+    }
 }
-/// Same as [`run`].
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    run(f)
+
+// === impl ExecutorBuilder ===
+
+impl ExecutorBuilder {
+    /// The order a tick polls its ready tasks in (default: [`Schedule::Fifo`]).
+    ///
+    /// # Examples
+    /// ```
+    /// use greenloop::{Executor, Schedule};
+    /// let ex = Executor::builder().schedule(Schedule::Random(1)).build();
+    /// assert_eq!(ex.block_on(async { 5 }), 5);
+    /// ```
+    pub fn schedule(mut self, schedule: Schedule) -> ExecutorBuilder {
+        self.schedule = schedule;
+        self
+    }
+
+    /// Uses a virtual clock: whenever no task is ready, time jumps to the next deadline.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// assert_eq!(ex.block_on(async { 1 }), 1);
+    /// ```
+    pub fn virtual_clock(mut self) -> ExecutorBuilder {
+        self.virtual_clock = true;
+        self
+    }
+
+    /// The executor.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().build();
+    /// assert!(ex.is_empty());
+    /// ```
+    pub fn build(self) -> Executor {
+        let seed = match self.schedule {
+            Schedule::Fifo => 0,
+            Schedule::Random(seed) => seed,
+        };
+        let core = Box::new(Core {
+            shared: Arc::new(Shared::new()),
+            queue: RunQueue::default(),
+            tasks: RefCell::new(Vec::new()),
+            names: RefCell::new(HashMap::new()),
+            next_id: Cell::new(1),
+            schedule: self.schedule,
+            rng: Cell::new(seed),
+            main: Cell::new(std::ptr::null()),
+            main_queued: Cell::new(false),
+            current: Cell::new(None),
+            closing: Cell::new(false),
+            woken: Cell::new(0),
+            inject: RefCell::new(Vec::new()),
+            active: Cell::new(false),
+            _virtual_clock: self.virtual_clock,
+        });
+        core.shared.set_owner_core(&*core);
+        Executor { core }
+    }
+}
+
+// === impl Run ===
+
+impl<F: Future> Future for Run<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let core = &*this.executor.core;
+        let _enter = Entered::new(core);
+        // Register first: a remote wake from now on wakes the outer executor.
+        core.shared.set_host_waker(cx.waker());
+        let (main, main_waker) = this.main.get_or_insert_with(|| {
+            let main = MainWake::new(Arc::clone(&core.shared));
+            let waker = Waker::from(Arc::clone(&main));
+            (main, waker)
+        });
+        core.adopt_main(main);
+        let mut main_cx = Context::from_waker(main_waker);
+        let mut output = None;
+        for _ in 0..RUN_TICK_BUDGET {
+            let tick = core.tick(&mut || {
+                if output.is_none() {
+                    if let Poll::Ready(value) = this.future.as_mut().poll(&mut main_cx) {
+                        output = Some(value);
+                    }
+                }
+            });
+            if let Some(value) = output.take() {
+                core.clear_main(main);
+                this.main = None;
+                return Poll::Ready(value);
+            }
+            if !tick.has_ready {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl<F> Drop for Run<'_, F> {
+    fn drop(&mut self) {
+        if let Some((main, _)) = &self.main {
+            self.executor.core.clear_main(main);
+        }
+    }
+}
+
+impl<F> fmt::Debug for Run<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Run").field("executor", self.executor).finish_non_exhaustive()
+    }
+}
+
+// === impl Core ===
+
+/// Marks the executor as running on this thread for a scope (see I8).
+struct Entered<'a> {
+    core: &'a Core,
+    _enter: context::Enter,
+}
+
+impl<'a> Entered<'a> {
+    fn new(core: &'a Core) -> Entered<'a> {
+        let enter = context::enter(core);
+        core.active.set(true);
+        Entered { core, _enter: enter }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.core.active.set(false);
+    }
+}
+
+/// Clears `Core::main` when a `block_on` ends, even by a panic.
+struct MainGuard<'a> {
+    core: &'a Core,
+    main: *const MainWake,
+}
+
+impl Drop for MainGuard<'_> {
+    fn drop(&mut self) {
+        if self.core.main.get() == self.main {
+            self.core.main.set(std::ptr::null());
+            self.core.main_queued.set(false);
+        }
+    }
+}
+
+impl Core {
+    /// Whether `shared` is this executor's (I8).
+    pub(crate) fn owns(&self, shared: &Arc<Shared>) -> bool {
+        Arc::ptr_eq(&self.shared, shared)
+    }
+
+    #[track_caller]
+    fn spawn<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let id = TaskId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
+        let named = name.is_some();
+        let task = raw::allocate(future, Arc::clone(&self.shared), id, location, named);
+        if let Some(name) = name {
+            self.names.borrow_mut().insert(id, name.into());
+        }
+        {
+            let mut tasks = self.tasks.borrow_mut();
+            let slot = u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
+            // SAFETY: just allocated; owner thread (I3).
+            unsafe { task.as_ref() }.slot.set(slot);
+            tasks.push(task);
+        }
+        // `new_spawned` set SCHEDULED: queue it (I4).
+        self.queue.push(Entry::Task(task));
+        if !self.active.get() {
+            // Spawned by host code while the executor is idle: let whoever drives it know.
+            self.shared.poke();
+        }
+        JoinHandle::new(task)
+    }
+
+    /// One tick (asyncio's loop iteration): take in remote wakes, then poll exactly the entries
+    /// that are ready now, each once, in order (or shuffled for `Schedule::Random`).
+    fn tick(&self, main: &mut dyn FnMut()) -> Tick {
+        self.woken.set(0);
+        self.drain_inject();
+        let batch = self.queue.len();
+        if matches!(self.schedule, Schedule::Random(_)) && batch > 1 {
+            self.queue.shuffle_front(batch, &self.rng);
+        }
+        let mut tick = Tick::default();
+        for _ in 0..batch {
+            match self.queue.pop() {
+                Some(Entry::Task(task)) => self.run_task(task, &mut tick),
+                Some(Entry::Main) => {
+                    self.main_queued.set(false);
+                    tick.polled += 1;
+                    main();
+                }
+                None => break,
+            }
+        }
+        tick.woken = self.woken.get();
+        tick.has_ready = !self.queue.is_empty() || self.shared.has_remote();
+        tick
+    }
+
+    /// Moves remote wakes into the local run queue.
+    fn drain_inject(&self) {
+        let mut entries = std::mem::take(&mut *self.inject.borrow_mut());
+        self.shared.drain(&mut entries);
+        for entry in entries.drain(..) {
+            match entry {
+                Inject::Task(task) => {
+                    let ptr = task.as_ptr();
+                    // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
+                    unsafe { ptr.as_ref() }.remote_queued.store(false, std::sync::atomic::Ordering::Release);
+                    // SAFETY: the entry's reference keeps the task alive; owner thread, inside
+                    // the executor (I8).
+                    unsafe { self.wake_local(ptr) };
+                    drop(task); // gives up the entry's reference
+                }
+                Inject::Main(main) => {
+                    main.clear_remote();
+                    self.wake_main(&main);
+                }
+            }
+        }
+        *self.inject.borrow_mut() = entries;
+    }
+
+    /// Polls one task popped from the run queue.
+    fn run_task(&self, task: NonNull<Header>, tick: &mut Tick) {
+        // SAFETY: queued tasks are alive (I4); owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        match header.state.start_poll() {
+            // SAFETY: complete and no longer queued: the executor may release it (I4).
+            StartPoll::Release => unsafe { self.release(task) },
+            StartPoll::Poll => {
+                self.current.set(Some(task));
+                // SAFETY: start_poll set RUNNING (I6); the executor's reference keeps it alive.
+                let poll = unsafe { Header::poll(task) };
+                self.current.set(None);
+                tick.polled += 1;
+                match poll {
+                    Poll::Ready(()) => {
+                        tick.completed += 1;
+                        // SAFETY: the future is gone (the stage holds the output); owner thread.
+                        unsafe { self.complete(task) };
+                    }
+                    Poll::Pending => match header.state.end_poll() {
+                        EndPoll::Idle => {}
+                        EndPoll::Reschedule => {
+                            self.woken.set(self.woken.get() + 1);
+                            self.queue.push(Entry::Task(task));
+                        }
+                        EndPoll::Cancel => {
+                            tick.completed += 1;
+                            // SAFETY: no longer RUNNING, not complete: the future may be
+                            // dropped (I6); then the task completes.
+                            unsafe {
+                                Header::cancel_future(task);
+                                self.complete(task);
+                            }
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// A wake on the owner thread while the executor runs.
+    ///
+    /// # Safety
+    /// Owner thread with this executor entered (I8); the caller holds or borrows a reference.
+    pub(crate) unsafe fn wake_local(&self, task: NonNull<Header>) {
+        if self.closing.get() {
+            return;
+        }
+        // SAFETY: alive per the caller; owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        if header.state.wake() == state::Wake::Schedule {
+            self.woken.set(self.woken.get() + 1);
+            self.queue.push(Entry::Task(task));
+        }
+    }
+
+    /// The `block_on` future's waker fired on the owner thread.
+    fn wake_main(&self, main: &Arc<MainWake>) {
+        if self.closing.get() || self.main.get() != Arc::as_ptr(main) || self.main_queued.get() {
+            return;
+        }
+        self.main_queued.set(true);
+        self.woken.set(self.woken.get() + 1);
+        self.queue.push(Entry::Main);
+    }
+
+    /// Installs the future of a `block_on`, queued for its first poll.
+    fn set_main(&self, main: &Arc<MainWake>) -> MainGuard<'_> {
+        self.adopt_main(main);
+        MainGuard { core: self, main: Arc::as_ptr(main) }
+    }
+
+    /// Makes `main` the executor's main future and queues its first poll (no-op if it already is).
+    fn adopt_main(&self, main: &Arc<MainWake>) {
+        let current = self.main.get();
+        if current == Arc::as_ptr(main) {
+            return;
+        }
+        assert!(
+            current.is_null(),
+            "greenloop: another block_on/run future is already driving this executor"
+        );
+        self.main.set(Arc::as_ptr(main));
+        self.main_queued.set(true);
+        self.queue.push(Entry::Main);
+    }
+
+    fn clear_main(&self, main: &Arc<MainWake>) {
+        if self.main.get() == Arc::as_ptr(main) {
+            self.main.set(std::ptr::null());
+            self.main_queued.set(false);
+        }
+    }
+
+    /// The future is gone: wake the joiner, drop a detached output, release if not queued.
+    ///
+    /// # Safety
+    /// Owner thread; the task's stage no longer holds the future; the caller holds a
+    /// reference (the executor's counts).
+    pub(crate) unsafe fn complete(&self, task: NonNull<Header>) {
+        // SAFETY: alive per the caller; owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        let done = header.state.complete();
+        // SAFETY: owner thread; nothing else holds a borrow of the join waker (I3).
+        if let Some(joiner) = unsafe { (*header.join_waker.get()).take() } {
+            joiner.wake();
+        }
+        if !done.keep_output {
+            // SAFETY: complete and not running: exclusive access to the stage (I5, I6).
+            unsafe { Header::drop_stage(task) };
+        }
+        if done.release_now {
+            // SAFETY: complete and not queued (I4).
+            unsafe { self.release(task) };
+        }
+    }
+
+    /// Removes a complete, unqueued task from the list and gives up the executor's reference.
+    ///
+    /// # Safety
+    /// Owner thread; the task is complete, not queued, not yet released.
+    unsafe fn release(&self, task: NonNull<Header>) {
+        // SAFETY: the executor's reference keeps it alive until the drop_ref below (I2).
+        let header = unsafe { task.as_ref() };
+        header.state.release();
+        let slot = header.slot.get() as usize;
+        {
+            let mut tasks = self.tasks.borrow_mut();
+            debug_assert_eq!(tasks[slot], task, "task list slot out of sync");
+            tasks.swap_remove(slot);
+            if let Some(moved) = tasks.get(slot) {
+                // SAFETY: listed tasks are alive (I2); owner thread (I3).
+                unsafe { moved.as_ref() }.slot.set(slot as u32);
+            }
+        }
+        if header.state.is_named() {
+            self.names.borrow_mut().remove(&header.id);
+        }
+        // SAFETY: gives up the executor's reference (I2); may free the task.
+        unsafe { Header::drop_ref(task) };
+    }
+
+    fn last_task(&self) -> Option<NonNull<Header>> {
+        self.tasks.borrow().last().copied()
+    }
+
+    /// The name of a task of the executor running on this thread, if it has one.
+    pub(crate) fn name_of(header: &Header) -> Option<String> {
+        let core = header.shared.owner_core();
+        if core.is_null() {
+            return None;
+        }
+        // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
+        // non-null means the executor is alive (I9).
+        let core = unsafe { &*core };
+        core.names.borrow().get(&header.id).map(|name| name.to_string())
+    }
+}
+
+// === free functions: the current executor ===
+
+const OUTSIDE: &str = "greenloop::spawn called outside a greenloop executor: call it from inside \
+     greenloop::run/block_on (or a task), or use Executor::spawn";
+
+/// Spawns a task on the executor running this code (asyncio's `create_task`).
+///
+/// The task starts once the caller yields. Dropping the returned handle detaches the task.
+///
+/// # Panics
+/// If called outside a greenloop executor.
+///
+/// # Examples
+/// ```
+/// greenloop::run(async {
+///     let handle = greenloop::spawn(async { "done" });
+///     assert_eq!(handle.await.unwrap(), "done");
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    spawn_named(future, None, Location::caller())
+}
+
+pub(crate) fn spawn_named<F>(
+    future: F,
+    name: Option<String>,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    context::with_core(|core| core.expect(OUTSIDE).spawn(future, name, location))
+}
+
+pub(crate) fn spawn_named_on<F>(
+    executor: &Executor,
+    future: F,
+    name: Option<String>,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+{
+    executor.core.spawn(future, name, location)
+}
+
+/// The id of the task running this code, if it runs in a greenloop task.
+pub(crate) fn current_task_id() -> Option<TaskId> {
+    context::with_core(|core| {
+        // SAFETY: `current` is set only while the tick polls that task, which is alive (I2).
+        core.and_then(|core| core.current.get()).map(|task| unsafe { task.as_ref() }.id)
+    })
+}
+
+/// Runs `main` on a fresh executor until it completes, then cancels every task still alive
+/// (drops its future, running its destructors) and returns `main`'s output: asyncio's
+/// `asyncio.run`.
+///
+/// Unlike asyncio, the leftover tasks do not get to run cleanup code that awaits: in Rust a
+/// task is cancelled by dropping its future, and `Drop` cannot await.
+///
+/// # Panics
+/// If called from inside a greenloop executor, or if `main` panics.
+///
+/// # Examples
+/// ```
+/// let answer = greenloop::run(async {
+///     greenloop::spawn(std::future::pending::<()>()); // cancelled when run returns
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+pub fn run<F: Future>(main: F) -> F::Output {
+    Executor::new().block_on(main)
+}
+
+/// The same as [`run`], under the name the Rust ecosystem uses.
+///
+/// # Panics
+/// As [`run`].
+///
+/// # Examples
+/// ```
+/// assert_eq!(greenloop::block_on(async { 7 }), 7);
+/// ```
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    run(future)
 }

@@ -1,0 +1,250 @@
+//! A task's state bits and the pure transitions between them.
+//!
+//! The state lives in a plain `Cell<u8>`: it is read and written only on the executor's own
+//! thread (invariant I3 in `executor/mod.rs`). Wakes from other threads never touch it; they go
+//! through the inject queue and are applied here by the owner thread.
+//!
+//! Each transition is a method that updates the bits and returns a `#[must_use]` action for its
+//! one caller to carry out, so that every effect (queueing, dropping a future, releasing a
+//! reference) is visible at the call site [maitake `task/state.rs`, tokio `task/state.rs`].
+use std::cell::Cell;
+
+/// The task sits in the local run queue. Set by [`State::wake`] and [`State::end_poll`]
+/// (reschedule); cleared by [`State::start_poll`]. Never set on a `COMPLETE` task.
+const SCHEDULED: u8 = 1 << 0;
+/// The task's future is being polled. Set and cleared by `start_poll`/`end_poll`/`complete`.
+const RUNNING: u8 = 1 << 1;
+/// The task was woken while `RUNNING`; `end_poll` turns this into `SCHEDULED` (asyncio: a task
+/// woken during its own step runs in the next tick).
+const NOTIFIED: u8 = 1 << 2;
+/// The future has been dropped: the task finished, panicked or was cancelled. Final.
+const COMPLETE: u8 = 1 << 3;
+/// A `JoinHandle` exists. Cleared when the handle is dropped.
+const HANDLE: u8 = 1 << 4;
+/// `cancel()` was called while the task was `RUNNING` (a task cancelling itself); the future is
+/// dropped as soon as the poll returns.
+const CANCELLED: u8 = 1 << 5;
+/// The executor has given up its reference: the task left the executor's task list. Final.
+const RELEASED: u8 = 1 << 6;
+/// The task has a name in the executor's name table.
+const NAMED: u8 = 1 << 7;
+
+/// The owner-thread-only state word of a task.
+#[derive(Debug)]
+pub(crate) struct State(Cell<u8>);
+
+/// What the caller of [`State::wake`] must do.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// Push the task to the back of the run queue.
+    Schedule,
+    /// Nothing: already queued, complete, or running (then `NOTIFIED` was set).
+    Nothing,
+}
+
+/// What the tick must do with a task it popped from the run queue.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum StartPoll {
+    /// Poll the future.
+    Poll,
+    /// The task was cancelled while queued: release the executor's reference.
+    Release,
+}
+
+/// What the tick must do after a poll returned `Pending`.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum EndPoll {
+    /// Nothing: the task waits for a wake.
+    Idle,
+    /// It was woken during the poll: push it to the back of the run queue.
+    Reschedule,
+    /// It cancelled itself during the poll: drop the future and complete it now.
+    Cancel,
+}
+
+/// What the completion path must do once the future is gone.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Complete {
+    /// A `JoinHandle` exists and will take the output; otherwise drop the output now.
+    pub(crate) keep_output: bool,
+    /// The task is not in the run queue, so the executor may release its reference now;
+    /// otherwise the tick releases it when it pops the entry.
+    pub(crate) release_now: bool,
+}
+
+/// What `JoinHandle::cancel` must do.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Cancel {
+    /// Already complete: nothing to do.
+    Nothing,
+    /// The task is running (it cancelled itself); the tick drops the future after the poll.
+    Deferred,
+    /// Drop the future now and run the completion path.
+    Now,
+}
+
+impl State {
+    /// A freshly spawned task: queued for its first poll, with a `JoinHandle`.
+    pub(crate) fn new_spawned(named: bool) -> State {
+        State(Cell::new(SCHEDULED | HANDLE | if named { NAMED } else { 0 }))
+    }
+
+    fn get(&self) -> u8 {
+        self.0.get()
+    }
+
+    fn set(&self, bits: u8) {
+        self.0.set(bits);
+    }
+
+    /// A wake: queue the task unless it is queued, running or complete.
+    pub(crate) fn wake(&self) -> Wake {
+        let s = self.get();
+        if s & (COMPLETE | SCHEDULED) != 0 {
+            Wake::Nothing
+        } else if s & RUNNING != 0 {
+            self.set(s | NOTIFIED);
+            Wake::Nothing
+        } else {
+            self.set(s | SCHEDULED);
+            Wake::Schedule
+        }
+    }
+
+    /// The tick popped the task from the run queue.
+    pub(crate) fn start_poll(&self) -> StartPoll {
+        let s = self.get();
+        debug_assert!(s & SCHEDULED != 0, "popped a task that was not SCHEDULED: {s:#010b}");
+        debug_assert!(s & (RUNNING | RELEASED) == 0, "popped a running or released task: {s:#010b}");
+        if s & COMPLETE != 0 {
+            self.set(s & !SCHEDULED);
+            StartPoll::Release
+        } else {
+            self.set((s & !SCHEDULED) | RUNNING);
+            StartPoll::Poll
+        }
+    }
+
+    /// The poll returned `Pending`.
+    pub(crate) fn end_poll(&self) -> EndPoll {
+        let s = self.get();
+        debug_assert!(s & RUNNING != 0, "end_poll on a task that was not RUNNING: {s:#010b}");
+        if s & CANCELLED != 0 {
+            self.set(s & !(RUNNING | NOTIFIED));
+            EndPoll::Cancel
+        } else if s & NOTIFIED != 0 {
+            self.set((s & !(RUNNING | NOTIFIED)) | SCHEDULED);
+            EndPoll::Reschedule
+        } else {
+            self.set(s & !RUNNING);
+            EndPoll::Idle
+        }
+    }
+
+    /// The future is gone (returned, panicked or was dropped by a cancel).
+    pub(crate) fn complete(&self) -> Complete {
+        let s = self.get();
+        debug_assert!(s & COMPLETE == 0, "completed twice: {s:#010b}");
+        self.set((s & !(RUNNING | NOTIFIED | CANCELLED)) | COMPLETE);
+        Complete { keep_output: s & HANDLE != 0, release_now: s & SCHEDULED == 0 }
+    }
+
+    /// `JoinHandle::cancel`.
+    pub(crate) fn cancel(&self) -> Cancel {
+        let s = self.get();
+        if s & COMPLETE != 0 {
+            Cancel::Nothing
+        } else if s & RUNNING != 0 {
+            self.set(s | CANCELLED);
+            Cancel::Deferred
+        } else {
+            Cancel::Now
+        }
+    }
+
+    /// The `JoinHandle` was dropped; returns whether the task is complete (so its output, if
+    /// still stored, must be dropped by the caller).
+    pub(crate) fn drop_handle(&self) -> bool {
+        let s = self.get();
+        self.set(s & !HANDLE);
+        s & COMPLETE != 0
+    }
+
+    /// The executor gives up its reference (the task leaves the task list).
+    pub(crate) fn release(&self) {
+        let s = self.get();
+        debug_assert!(
+            s & COMPLETE != 0 && s & (SCHEDULED | RUNNING | RELEASED) == 0,
+            "released a task that was not complete, or still queued: {s:#010b}"
+        );
+        self.set(s | RELEASED);
+    }
+
+    /// Executor shutdown: the run queue is being discarded, so forget `SCHEDULED`.
+    pub(crate) fn unschedule(&self) {
+        self.set(self.get() & !SCHEDULED);
+    }
+
+    pub(crate) fn is_complete(&self) -> bool {
+        self.get() & COMPLETE != 0
+    }
+
+    pub(crate) fn is_named(&self) -> bool {
+        self.get() & NAMED != 0
+    }
+
+    /// A short word for task dumps.
+    pub(crate) fn describe(&self) -> &'static str {
+        let s = self.get();
+        if s & COMPLETE != 0 {
+            "complete"
+        } else if s & RUNNING != 0 {
+            "running"
+        } else if s & SCHEDULED != 0 {
+            "ready"
+        } else {
+            "waiting"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wake_while_running_reschedules_after_the_poll() {
+        let s = State::new_spawned(false);
+        assert_eq!(s.start_poll(), StartPoll::Poll);
+        assert_eq!(s.wake(), Wake::Nothing);
+        assert_eq!(s.wake(), Wake::Nothing, "a second wake while running is absorbed");
+        assert_eq!(s.end_poll(), EndPoll::Reschedule);
+        assert_eq!(s.wake(), Wake::Nothing, "already queued");
+    }
+
+    #[test]
+    fn a_task_cancelled_while_queued_is_released_when_popped() {
+        let s = State::new_spawned(false);
+        assert_eq!(s.cancel(), Cancel::Now);
+        let c = s.complete();
+        assert!(c.keep_output && !c.release_now);
+        assert_eq!(s.start_poll(), StartPoll::Release);
+        s.release();
+        assert_eq!(s.wake(), Wake::Nothing);
+    }
+
+    #[test]
+    fn a_self_cancel_is_applied_after_the_poll() {
+        let s = State::new_spawned(false);
+        assert_eq!(s.start_poll(), StartPoll::Poll);
+        assert_eq!(s.cancel(), Cancel::Deferred);
+        assert_eq!(s.end_poll(), EndPoll::Cancel);
+        let c = s.complete();
+        assert!(c.release_now);
+    }
+}

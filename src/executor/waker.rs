@@ -1,0 +1,93 @@
+//! The only place a task's `Waker` is built.
+//!
+//! A task waker is the task pointer plus [`VTABLE`]. Cloning adds a reference and dropping
+//! removes one (I2); both are atomic because a `Waker` may be cloned or dropped on any thread.
+//! Waking takes one of two paths:
+//! - **local**: this thread is running the task's executor right now (I8), so the state word
+//!   and the run queue may be touched directly: no lock, no atomic read-modify-write;
+//! - **remote**: anything else (another thread, or this thread while the executor is idle):
+//!   the task goes to the inject queue and the executor's thread is unparked (I9).
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::task::{RawWaker, RawWakerVTable, Waker};
+
+use super::context;
+use super::raw::Header;
+use super::task::TaskId;
+
+static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_waker);
+
+/// A waker for `task` that borrows the caller's reference: it must not outlive it, which
+/// `ManuallyDrop` ensures by never running the waker's drop. Cloning it makes an owned waker.
+///
+/// # Safety
+/// The caller holds a reference to `task` for as long as the returned waker is used (I2).
+pub(crate) unsafe fn borrowed(task: NonNull<Header>) -> ManuallyDrop<Waker> {
+    // SAFETY: VTABLE's functions uphold the RawWaker contract for a task pointer (see each);
+    // the data pointer stays valid while the caller's reference lives.
+    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(task.as_ptr().cast(), &VTABLE)) })
+}
+
+/// The id of the greenloop task behind `waker`, or `None` for any other waker.
+#[allow(dead_code)] // used by sync/'s diagnostics
+pub(crate) fn task_id_of(waker: &Waker) -> Option<TaskId> {
+    if !std::ptr::eq(waker.vtable(), &VTABLE) {
+        return None;
+    }
+    let task = waker.data().cast::<Header>();
+    // SAFETY: a waker with our vtable holds a reference to its task (I2), so the header is
+    // alive while `waker` is borrowed; `id` is immutable.
+    Some(unsafe { (*task).id })
+}
+
+/// Makes the task ready. Borrows the caller's reference.
+///
+/// # Safety
+/// The caller holds or borrows a reference to `task` (I2).
+pub(crate) unsafe fn schedule(task: NonNull<Header>) {
+    let handled_locally = context::with_core(|core| {
+        // SAFETY: the caller's reference keeps the header alive (I2); `shared` is immutable.
+        let shared = unsafe { &task.as_ref().shared };
+        match core {
+            // I8: the executor entered on this thread is the task's own executor.
+            Some(core) if core.owns(shared) => {
+                // SAFETY: I8 proves we are on the owner thread with the executor running.
+                unsafe { core.wake_local(task) };
+                true
+            }
+            _ => false,
+        }
+    });
+    if !handled_locally {
+        // SAFETY: the caller's reference keeps the task alive for the call (I2).
+        unsafe { super::run_queue::wake_remote(task) };
+    }
+}
+
+fn header(data: *const ()) -> NonNull<Header> {
+    // Our wakers are only ever built from a non-null task pointer (`borrowed`, `clone`).
+    NonNull::new(data.cast_mut().cast::<Header>()).expect("greenloop waker with a null task pointer")
+}
+
+unsafe fn clone(data: *const ()) -> RawWaker {
+    // SAFETY: the waker being cloned holds or borrows a reference (I2).
+    unsafe { Header::add_ref(header(data)) };
+    RawWaker::new(data, &VTABLE)
+}
+
+unsafe fn wake(data: *const ()) {
+    // SAFETY: an owned waker holds a reference (I2), used here and then given up.
+    unsafe { schedule(header(data)) };
+    // SAFETY: this consumes the waker's own reference.
+    unsafe { Header::drop_ref(header(data)) };
+}
+
+unsafe fn wake_by_ref(data: *const ()) {
+    // SAFETY: the waker holds or borrows a reference (I2).
+    unsafe { schedule(header(data)) };
+}
+
+unsafe fn drop_waker(data: *const ()) {
+    // SAFETY: an owned waker gives up its reference (I2).
+    unsafe { Header::drop_ref(header(data)) };
+}
