@@ -41,7 +41,7 @@ pub(crate) use wake_set::{Child, WakeSet};
 /// # Examples
 /// ```
 /// use greenloop::gather::gather;
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let squares = gather((1..=4).map(|n| async move { n * n })).await;
 /// assert_eq!(squares, [1, 4, 9, 16]);
 ///
@@ -79,7 +79,7 @@ where
 /// # Examples
 /// ```
 /// use greenloop::gather::try_gather;
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let ok: Result<Vec<i32>, &str> = try_gather([Ok(1), Ok(2)].map(std::future::ready)).await;
 /// assert_eq!(ok, Ok(vec![1, 2]));
 ///
@@ -111,7 +111,7 @@ where
 /// ```
 /// use greenloop::gather::{gather, Gather};
 /// let both: Gather<std::future::Ready<u8>> = gather([1, 2].map(std::future::ready));
-/// assert_eq!(futures::executor::block_on(both), [1, 2]);
+/// assert_eq!(greenloop::block_on(both), [1, 2]);
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Gather<F: Future> {
@@ -125,7 +125,7 @@ pub struct Gather<F: Future> {
 /// ```
 /// use greenloop::gather::{try_gather, TryGather};
 /// let both: TryGather<_> = try_gather([Ok(1), Err('x')].map(std::future::ready));
-/// assert_eq!(futures::executor::block_on(both), Err('x'));
+/// assert_eq!(greenloop::block_on(both), Err('x'));
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct TryGather<F: Future>
@@ -144,7 +144,7 @@ where
 /// # Examples
 /// ```
 /// use greenloop::gather::IntoGather;
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let (n, s) = (async { 1 }, async { "one" }).into_gather().await;
 /// assert_eq!((n, s), (1, "one"));
 /// # });
@@ -168,7 +168,7 @@ pub trait IntoGather {
 ///
 /// # Examples
 /// ```
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let (n, s, unit) = greenloop::gather!(async { 2 + 2 }, async { "four" }, async {}).await;
 /// assert_eq!((n, s, unit), (4, "four", ()));
 /// # });
@@ -332,7 +332,7 @@ macro_rules! impl_gather_tuple {
             /// # Examples
             /// ```
             /// let all = greenloop::gather!(async { 1 }, async { 'b' });
-            /// assert_eq!(futures::executor::block_on(all), (1, 'b'));
+            /// assert_eq!(greenloop::block_on(all), (1, 'b'));
             /// ```
             #[must_use = "futures do nothing unless you `.await` or poll them"]
             pub struct $name<$($F: Future),+> {

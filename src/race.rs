@@ -35,7 +35,7 @@ use crate::gather::{Child, WakeSet};
 /// use std::future::{pending, ready, Future};
 /// use std::pin::Pin;
 /// use greenloop::race::race;
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let children: Vec<Pin<Box<dyn Future<Output = &str>>>> =
 ///     vec![Box::pin(pending()), Box::pin(ready("second")), Box::pin(ready("third"))];
 /// assert_eq!(race(children).await, "second");
@@ -71,7 +71,7 @@ where
 /// ```
 /// use greenloop::race::as_completed;
 /// use greenloop::stream::StreamExt;
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// let (tx, rx) = futures::channel::oneshot::channel();
 /// let slow = Box::pin(async { rx.await.unwrap() }) as std::pin::Pin<Box<dyn std::future::Future<Output = &str>>>;
 /// let fast = Box::pin(async move {
@@ -105,7 +105,7 @@ where
 /// ```
 /// use greenloop::race::{race, Race};
 /// let first: Race<std::future::Ready<&str>> = race(["a", "b"].map(std::future::ready));
-/// assert_eq!(futures::executor::block_on(first), "a");
+/// assert_eq!(greenloop::block_on(first), "a");
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Race<F> {
@@ -120,7 +120,7 @@ pub struct Race<F> {
 /// use greenloop::race::{as_completed, AsCompleted};
 /// use greenloop::stream::StreamExt;
 /// let done: AsCompleted<std::future::Ready<u8>> = as_completed([3, 4].map(std::future::ready));
-/// assert_eq!(futures::executor::block_on(done.collect::<Vec<_>>()), [3, 4]);
+/// assert_eq!(greenloop::block_on(done.collect::<Vec<_>>()), [3, 4]);
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F: Future> {

@@ -100,6 +100,12 @@ impl Drop for DropFlag {
     }
 }
 
+async fn yield_times(n: usize) {
+    for _ in 0..n {
+        greenloop::yield_now().await;
+    }
+}
+
 // === gather ===
 
 #[test]
@@ -382,7 +388,7 @@ fn gather_macro_polls_only_the_woken_child() {
 
 #[test]
 fn empty_gather_macro_is_unit_and_twelve_futures_fit() {
-    futures::executor::block_on(async {
+    greenloop::block_on(async {
         let () = greenloop::gather!().await;
         let twelve = greenloop::gather!(
             ready(1),
@@ -550,13 +556,70 @@ fn dropping_as_completed_cancels_the_unfinished_futures() {
             2
         }),
     ];
-    futures::executor::block_on(async {
+    greenloop::block_on(async {
         let mut done = as_completed(children);
         assert_eq!(done.next().await, Some(1));
         assert!(!dropped.get());
         drop(done);
         assert!(dropped.get());
     });
+}
+
+// === gathers of spawned greenloop tasks ===
+
+#[test]
+fn gather_of_spawned_tasks_returns_their_results_in_spawn_order() {
+    greenloop::block_on(async {
+        let handles: Vec<_> = (0..5)
+            .map(|i| {
+                greenloop::spawn(async move {
+                    yield_times(5 - i).await;
+                    i
+                })
+            })
+            .collect();
+        let outputs: Vec<usize> = gather(handles)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(outputs, [0, 1, 2, 3, 4]);
+    });
+}
+
+#[test]
+fn try_gather_over_handles_reports_a_panicking_task() {
+    greenloop::block_on(async {
+        let handles = vec![
+            greenloop::spawn(async { 1 }),
+            greenloop::spawn(async { panic!("spawned task panicked") }),
+        ];
+        let error = try_gather(handles).await.unwrap_err();
+        assert!(error.is_panic());
+    });
+}
+
+#[test]
+fn greenloop_block_on_runs_gather_macro_and_a_generator() {
+    use greenloop::stream::generator;
+    let (a, b) = greenloop::block_on(greenloop::gather!(
+        async {
+            greenloop::yield_now().await;
+            "a"
+        },
+        async {
+            generator(|mut y| async move {
+                for n in 0..3 {
+                    greenloop::yield_now().await;
+                    y.yield_(n).await?;
+                }
+                Ok(())
+            })
+            .collect::<Vec<_>>()
+            .await
+        },
+    ));
+    assert_eq!((a, b), ("a", vec![0, 1, 2]));
 }
 
 proptest! {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 
-use futures::executor::block_on;
+use greenloop::block_on;
 use greenloop::stream::{Closed, StreamExt, generator};
 
 // === helpers ===

@@ -1,12 +1,11 @@
 //! Tests for `TaskGroup` on greenloop's executor: output order, failure propagation and
-//! cancellation of siblings, panics, drop, nesting; plus gathers of spawned greenloop tasks.
+//! cancellation of siblings, panics, drop, nesting.
 use std::cell::{Cell, RefCell};
 use std::future::pending;
 use std::rc::Rc;
 
-use greenloop::gather::{gather, try_gather};
 use greenloop::task_group::{TaskError, TaskGroup};
-use greenloop::{block_on, spawn, yield_now};
+use greenloop::{block_on, yield_now};
 
 // === helpers ===
 
@@ -209,61 +208,4 @@ fn dropping_join_midway_cancels_the_tasks() {
         yield_now().await;
         assert!(cancelled.get());
     });
-}
-
-// === gathers of spawned greenloop tasks ===
-
-#[test]
-fn gather_of_spawned_tasks_returns_their_results_in_spawn_order() {
-    block_on(async {
-        let handles: Vec<_> = (0..5)
-            .map(|i| {
-                spawn(async move {
-                    yield_times(5 - i).await;
-                    i
-                })
-            })
-            .collect();
-        let outputs: Vec<usize> = gather(handles)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .collect();
-        assert_eq!(outputs, [0, 1, 2, 3, 4]);
-    });
-}
-
-#[test]
-fn try_gather_over_handles_reports_a_panicking_task() {
-    block_on(async {
-        let handles = vec![
-            spawn(async { 1 }),
-            spawn(async { panic!("spawned task panicked") }),
-        ];
-        let error = try_gather(handles).await.unwrap_err();
-        assert!(error.is_panic());
-    });
-}
-
-#[test]
-fn greenloop_block_on_runs_gather_macro_and_a_generator() {
-    use greenloop::stream::{StreamExt, generator};
-    let (a, b) = block_on(greenloop::gather!(
-        async {
-            yield_now().await;
-            "a"
-        },
-        async {
-            generator(|mut y| async move {
-                for n in 0..3 {
-                    yield_now().await;
-                    y.yield_(n).await?;
-                }
-                Ok(())
-            })
-            .collect::<Vec<_>>()
-            .await
-        },
-    ));
-    assert_eq!((a, b), ("a", vec![0, 1, 2]));
 }

@@ -40,7 +40,7 @@ use futures::Stream;
 /// # Examples
 /// ```
 /// use greenloop::stream::{generator, StreamExt};
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// // async def countdown(n):
 /// //     while n > 0:
 /// //         yield n
@@ -88,7 +88,7 @@ where
 ///     y.yield_("left").await?;
 ///     y.yield_("right").await
 /// });
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// assert_eq!(pair.next().await, Some("left"));
 /// assert_eq!(pair.next().await, Some("right"));
 /// assert_eq!(pair.next().await, None);
@@ -116,7 +116,7 @@ pub struct Generator<T, Fut> {
 ///     Ok(())
 /// }
 /// let counted = generator(|y| count_to(3, y));
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// assert_eq!(counted.collect::<Vec<_>>().await, [1, 2, 3]);
 /// # });
 /// ```
@@ -133,7 +133,7 @@ pub struct Yielder<T> {
 ///     let pending_yield = y.yield_(1); // nothing is handed over yet
 ///     pending_yield.await
 /// });
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// assert_eq!(one.collect::<Vec<_>>().await, [1]);
 /// # });
 /// ```
@@ -149,7 +149,7 @@ pub struct Yield<'a, T> {
 /// ```
 /// use greenloop::stream::{generator, StreamExt};
 /// let mut g = generator(|mut y| async move { y.yield_(1).await });
-/// # futures::executor::block_on(async {
+/// # greenloop::block_on(async {
 /// assert_eq!(g.next().await, Some(1));
 /// let closing = g.close();
 /// closing.await;
@@ -204,7 +204,7 @@ where
     /// use std::cell::Cell;
     /// use std::rc::Rc;
     /// use greenloop::stream::{generator, StreamExt};
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let cleaned_up = Rc::new(Cell::new(false));
     /// let flag = Rc::clone(&cleaned_up);
     /// let mut numbers = generator(|mut y| async move {
@@ -234,7 +234,7 @@ where
     /// # Examples
     /// ```
     /// use greenloop::stream::{generator, StreamExt};
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let mut one = generator(|mut y| async move { y.yield_(1).await });
     /// assert_eq!(one.next().await, Some(1));
     /// assert!(!one.is_terminated());
@@ -364,7 +364,7 @@ impl<T> Yielder<T> {
     /// # Examples
     /// ```
     /// use greenloop::stream::{generator, StreamExt};
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let letters = generator(|mut y| async move {
     ///     y.yield_('a').await?;
     ///     y.yield_('b').await
@@ -384,7 +384,7 @@ impl<T> Yielder<T> {
     /// # Examples
     /// ```
     /// use greenloop::stream::{generator, StreamExt};
-    /// # futures::executor::block_on(async {
+    /// # greenloop::block_on(async {
     /// let mut g = generator(|mut y| async move {
     ///     assert!(!y.is_closing());
     ///     let _ = y.yield_(1).await;

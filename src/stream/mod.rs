@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use greenloop::stream::{self, StreamExt};
-//! # futures::executor::block_on(async {
+//! # greenloop::block_on(async {
 //! let mut numbers = stream::iter([1, 2, 3]);
 //! let mut sum = 0;
 //! // async for n in numbers: sum += n
