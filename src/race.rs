@@ -22,8 +22,8 @@ use crate::gather::{Child, WakeSet};
 /// Runs `futures` concurrently until the first one finishes; returns its output and drops
 /// (cancels) all the others before returning.
 ///
-/// If several children finish during the same poll, the first of them in wake order (argument
-/// order on the first poll) wins, and the others' outputs are dropped with them. To race futures
+/// If several children were woken before the same poll and finish in it, the first of them in
+/// argument order wins, and the others' outputs are dropped with them. To race futures
 /// of different types, box them (`Box::pin(f) as Pin<Box<dyn Future<Output = T>>>`) or map them
 /// to a common enum.
 ///
@@ -60,7 +60,7 @@ where
 /// Returns a stream of the outputs of `futures` in the order they complete.
 ///
 /// The stream runs the futures only while it is polled (inside the consumer's `next().await`);
-/// outputs that arrive together are buffered and handed out in wake order. It ends after the last
+/// outputs that arrive in the same poll are buffered and handed out in argument order. It ends after the last
 /// output. Dropping it drops (cancels) the futures that have not finished; a partly consumed
 /// stream can be resumed later.
 ///

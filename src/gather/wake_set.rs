@@ -1,8 +1,8 @@
 //! Per-child wakers: the machinery that lets a join of many futures poll only the woken ones.
 //!
-//! Every child of a [`WakeSet`] gets its own [`Waker`]. Waking it records the child's index in a
-//! shared ready list and wakes the parent task once per batch, so the parent's next poll visits
-//! exactly the children that were woken. A gather of `n` futures therefore does `O(n + wakes)` work
+//! Every child of a [`WakeSet`] gets its own [`Waker`]. Waking it sets the child's bit in a shared
+//! two-level bitmap and wakes the parent task once per batch, so the parent's next poll visits
+//! exactly the children that were woken, in argument order. A gather of `n` futures therefore does `O(n + wakes)` work
 //! in total, where a shared waker (futures' `join!`) does `O(n)` per wake and `O(n²)` in the worst
 //! case (rust-lang/futures-rs#1603, #2201).
 //!
@@ -11,12 +11,28 @@
 //! allocation to the next child, so a gather of futures that are all ready at once allocates one
 //! waker in total.
 //!
+//! A wake is one `fetch_or` on the child's bitmap word, plus one on the summary word when the
+//! child's word was empty, plus waking the parent if no wake is pending yet: no lock and no
+//! allocation. Draining reads only the summary words and the words they flag, so a poll costs
+//! `O(n / 4096 + woken)`.
+//!
 //! Source: the idea is futures-concurrency's `src/future/join/` (per-child wakers and a ready
-//! list); this version is written without `unsafe`, with `std::task::Wake`, `Arc` and a `Mutex`.
+//! list); this version is written without `unsafe`, with `std::task::Wake`, `Arc` and atomics, and
+//! its ready set is a bitmap (argument order within a batch, not wake order).
+//!
+//! # Invariants
+//! - W1: whenever `words[w]` has a bit set, `summary[w / 64]` has bit `w % 64` set, or a drain
+//!   has cleared that summary bit and not yet swapped `words[w]`.
+//! - W2: a child's bit is set only by its waker, and cleared only by the parent's drain, which
+//!   then polls the child.
+//! - W3: after setting a bit, a waker either sees `parent_woken == true` (a wake is pending and
+//!   the parent's next drain happens after the bit was set) or wakes the parent itself.
 use std::mem;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Wake, Waker};
+
+use futures::task::AtomicWaker;
 
 /// What polling one child produced, as reported by the closure given to [`WakeSet::poll_woken`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +53,6 @@ pub(crate) struct WakeSet {
     slots: Vec<Slot>,
     /// A waker allocation no longer referenced by anyone, ready for the next child.
     spare: Option<Arc<ChildWaker>>,
-    /// The batch being polled; swapped with `Inner::ready` so neither vector reallocates.
-    batch: Vec<usize>,
     started: bool,
     remaining: usize,
 }
@@ -47,28 +61,24 @@ enum Slot {
     /// Never polled.
     Fresh,
     /// Returned `Pending`; holds the waker it was polled with.
-    Waiting(Arc<ChildWaker>),
+    Waiting(Waker),
     /// Finished.
     Done,
 }
 
 struct Shared {
-    inner: Mutex<Inner>,
-}
-
-struct Inner {
-    /// Indices of the children woken since the parent's last poll, in wake order.
-    ready: Vec<usize>,
-    /// The parent task's waker, refreshed at every poll.
-    parent: Option<Waker>,
-    /// The parent was already woken for the current batch.
-    parent_woken: bool,
+    /// Bit `i % 64` of word `i / 64`: child `i` was woken and not yet polled.
+    words: Box<[AtomicU64]>,
+    /// Bit `w % 64` of word `w / 64`: `words[w]` may have bits set (W1).
+    summary: Box<[AtomicU64]>,
+    /// The parent task's waker, registered at every poll.
+    parent: AtomicWaker,
+    /// The parent was woken since its last poll began (W3).
+    parent_woken: AtomicBool,
 }
 
 struct ChildWaker {
     index: usize,
-    /// The index is in `Inner::ready` and not yet taken by the parent: wakes are deduplicated.
-    queued: AtomicBool,
     shared: Arc<Shared>,
 }
 
@@ -77,19 +87,18 @@ struct ChildWaker {
 impl WakeSet {
     /// A set for `len` children, none of them polled yet.
     pub(crate) fn new(len: usize) -> Self {
+        let words = len.div_ceil(64);
         let mut slots = Vec::with_capacity(len);
         slots.resize_with(len, || Slot::Fresh);
         WakeSet {
             shared: Arc::new(Shared {
-                inner: Mutex::new(Inner {
-                    ready: Vec::new(),
-                    parent: None,
-                    parent_woken: false,
-                }),
+                words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+                summary: (0..words.div_ceil(64)).map(|_| AtomicU64::new(0)).collect(),
+                parent: AtomicWaker::new(),
+                parent_woken: AtomicBool::new(false),
             }),
             slots,
             spare: None,
-            batch: Vec::new(),
             started: false,
             remaining: len,
         }
@@ -100,48 +109,51 @@ impl WakeSet {
         self.remaining
     }
 
-    /// Polls every child woken since the last call, in wake order (every child, in index order,
-    /// on the first call), through `poll_child(index, cx)`.
+    /// Polls every child woken since the last call, in argument order (every child on the first
+    /// call), through `poll_child(index, cx)`.
     ///
-    /// Children woken while this runs are left for the parent's next poll (the parent's waker
+    /// Children woken while this runs may be left for the parent's next poll (the parent's waker
     /// fires for them), just as the executor leaves a task woken during a tick for the next tick.
-    /// Returns `true` if `poll_child` returned [`Child::Stop`].
+    /// Returns `true` if `poll_child` returned [`Child::Stop`]; the rest of the batch is then
+    /// dropped, which is fine because a stopped join polls no child again.
     pub(crate) fn poll_woken(
         &mut self,
         parent: &Waker,
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> Child,
     ) -> bool {
-        {
-            let mut inner = self.shared.lock();
-            match &inner.parent {
-                Some(w) if w.will_wake(parent) => {}
-                _ => inner.parent = Some(parent.clone()),
-            }
-            inner.parent_woken = false;
-            mem::swap(&mut inner.ready, &mut self.batch);
-        }
-        let mut stopped = false;
+        self.shared.parent.register(parent);
+        // Release: a waker that reads a bitmap word after this drain swapped it also sees this
+        // reset, so it wakes the parent (W3).
+        self.shared.parent_woken.store(false, Ordering::Release);
         if !self.started {
             self.started = true;
             for index in 0..self.slots.len() {
                 if self.poll_one(index, &mut poll_child) == Child::Stop {
-                    stopped = true;
-                    break;
+                    return true;
+                }
+            }
+            return false;
+        }
+        let shared = Arc::clone(&self.shared);
+        for (s, summary) in shared.summary.iter().enumerate() {
+            if summary.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let mut flagged = summary.swap(0, Ordering::AcqRel);
+            while flagged != 0 {
+                let w = s * 64 + flagged.trailing_zeros() as usize;
+                flagged &= flagged - 1;
+                let mut woken = shared.words[w].swap(0, Ordering::AcqRel);
+                while woken != 0 {
+                    let index = w * 64 + woken.trailing_zeros() as usize;
+                    woken &= woken - 1;
+                    if self.poll_one(index, &mut poll_child) == Child::Stop {
+                        return true;
+                    }
                 }
             }
         }
-        if !stopped {
-            let batch = mem::take(&mut self.batch);
-            for &index in &batch {
-                if self.poll_one(index, &mut poll_child) == Child::Stop {
-                    stopped = true;
-                    break;
-                }
-            }
-            self.batch = batch;
-        }
-        self.batch.clear();
-        stopped
+        false
     }
 
     fn poll_one(
@@ -149,42 +161,46 @@ impl WakeSet {
         index: usize,
         poll_child: &mut impl FnMut(usize, &mut Context<'_>) -> Child,
     ) -> Child {
-        let mut waker = match mem::replace(&mut self.slots[index], Slot::Done) {
-            Slot::Done => return Child::Done,
+        match mem::replace(&mut self.slots[index], Slot::Done) {
+            Slot::Done => Child::Done,
             Slot::Waiting(waker) => {
-                // Clear before polling so that a wake during the poll queues the child again.
-                // AcqRel pairs with the waker's swap: whatever the waking thread wrote before
-                // its (deduplicated) wake is visible to this poll.
-                waker.queued.swap(false, Ordering::AcqRel);
-                waker
-            }
-            Slot::Fresh => self.fresh_waker(index),
-        };
-        let result = poll_child(index, &mut Context::from_waker(&Waker::from(waker.clone())));
-        match result {
-            Child::Pending => self.slots[index] = Slot::Waiting(waker),
-            Child::Done | Child::Stop => {
-                self.remaining -= 1;
-                // Nobody kept a clone: the allocation can serve the next child.
-                if Arc::get_mut(&mut waker).is_some() {
-                    self.spare = Some(waker);
+                let result = poll_child(index, &mut Context::from_waker(&waker));
+                match result {
+                    Child::Pending => self.slots[index] = Slot::Waiting(waker),
+                    Child::Done | Child::Stop => self.remaining -= 1,
                 }
+                result
+            }
+            Slot::Fresh => {
+                let mut child = self.fresh_waker(index);
+                let waker = Waker::from(Arc::clone(&child));
+                let result = poll_child(index, &mut Context::from_waker(&waker));
+                match result {
+                    Child::Pending => self.slots[index] = Slot::Waiting(waker),
+                    Child::Done | Child::Stop => {
+                        self.remaining -= 1;
+                        drop(waker);
+                        // Nobody kept a clone: the allocation can serve the next child.
+                        if Arc::get_mut(&mut child).is_some() {
+                            self.spare = Some(child);
+                        }
+                    }
+                }
+                result
             }
         }
-        result
     }
 
     fn fresh_waker(&mut self, index: usize) -> Arc<ChildWaker> {
         match self.spare.take() {
             Some(mut waker) => {
-                let unique = Arc::get_mut(&mut waker).expect("a spare waker has no other owner");
-                unique.index = index;
-                *unique.queued.get_mut() = false;
+                Arc::get_mut(&mut waker)
+                    .expect("a spare waker has no other owner")
+                    .index = index;
                 waker
             }
             None => Arc::new(ChildWaker {
                 index,
-                queued: AtomicBool::new(false),
                 shared: Arc::clone(&self.shared),
             }),
         }
@@ -200,15 +216,6 @@ impl std::fmt::Debug for WakeSet {
     }
 }
 
-// === impl Shared ===
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // No code that can panic runs under this lock, but stay usable if it ever does.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 // === impl ChildWaker ===
 
 impl Wake for ChildWaker {
@@ -217,23 +224,22 @@ impl Wake for ChildWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.queued.swap(true, Ordering::AcqRel) {
-            // Already in the ready list: the parent will poll this child anyway.
+        let shared = &*self.shared;
+        let (w, bit) = (self.index / 64, 1u64 << (self.index % 64));
+        let before = shared.words[w].fetch_or(bit, Ordering::AcqRel);
+        if before & bit != 0 {
+            // Already flagged: the parent's next drain polls this child anyway (W2).
             return;
         }
-        let parent = {
-            let mut inner = self.shared.lock();
-            inner.ready.push(self.index);
-            if inner.parent_woken {
-                None
-            } else {
-                inner.parent_woken = true;
-                inner.parent.clone()
-            }
-        };
-        // Wake outside the lock: a parent waker is foreign code.
-        if let Some(parent) = parent {
-            parent.wake();
+        if before == 0 {
+            // First bit of an empty word: flag the word for the drain (W1).
+            shared.summary[w / 64].fetch_or(1 << (w % 64), Ordering::AcqRel);
+        }
+        // The load skips the read-modify-write when a wake is already pending (W3).
+        if !shared.parent_woken.load(Ordering::Acquire)
+            && !shared.parent_woken.swap(true, Ordering::AcqRel)
+        {
+            shared.parent.wake();
         }
     }
 }
