@@ -75,7 +75,6 @@ where
         body: Some(body),
         shared,
         started: false,
-        polling: false,
     }
 }
 
@@ -100,8 +99,6 @@ pub struct Generator<T, Fut> {
     body: Option<Pin<Box<Fut>>>,
     shared: Rc<Shared<T>>,
     started: bool,
-    /// Set during a poll of the body; still set at the next poll only if that poll panicked.
-    polling: bool,
 }
 
 /// The handle a generator's body yields through.
@@ -246,22 +243,18 @@ where
         self.body.is_none()
     }
 
-    /// Polls the body once; `None` when the body is finished.
+    /// Polls the body once; `Ready` when the body is finished.
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let Some(body) = &mut self.body else {
+        // The body is taken out for the poll (only the box moves; the future stays pinned), so a
+        // panic drops it during unwinding and the generator ends, like a Python generator that
+        // raised.
+        let Some(mut body) = self.body.take() else {
             return Poll::Ready(());
         };
-        if self.polling {
-            // The previous poll panicked: the body is finished, like a Python generator that raised.
-            self.body = None;
-            return Poll::Ready(());
-        }
         self.started = true;
-        self.polling = true;
         let poll = body.as_mut().poll(cx);
-        self.polling = false;
-        if poll.is_ready() {
-            self.body = None;
+        if poll.is_pending() {
+            self.body = Some(body);
         }
         poll.map(drop)
     }
