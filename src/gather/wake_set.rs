@@ -29,7 +29,7 @@
 //!   the parent's next drain happens after the bit was set) or wakes the parent itself.
 use std::mem;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Wake, Waker};
 
 use futures::task::AtomicWaker;
@@ -51,8 +51,10 @@ pub(crate) struct WakeSet {
     shared: Arc<Shared>,
     /// One entry per child.
     slots: Vec<Slot>,
-    /// A waker allocation no longer referenced by anyone, ready for the next child.
-    spare: Option<Arc<ChildWaker>>,
+    /// A waker that nobody but this set references, with the `Arc` it was built from (so that
+    /// its reference count can be read): the waker for the next fresh child. Reusing it costs no
+    /// atomic read-modify-write, so a child that is ready at its first poll costs none.
+    spare: Option<(Arc<ChildWaker>, Waker)>,
     started: bool,
     remaining: usize,
 }
@@ -78,7 +80,8 @@ struct Shared {
 }
 
 struct ChildWaker {
-    index: usize,
+    /// The child this waker wakes; changes only while the waker is the unshared spare.
+    index: AtomicUsize,
     shared: Arc<Shared>,
 }
 
@@ -172,17 +175,19 @@ impl WakeSet {
                 result
             }
             Slot::Fresh => {
-                let mut child = self.fresh_waker(index);
-                let waker = Waker::from(Arc::clone(&child));
+                let (child, waker) = self.spare.take().unwrap_or_else(|| self.new_waker());
+                child.index.store(index, Ordering::Release);
                 let result = poll_child(index, &mut Context::from_waker(&waker));
                 match result {
                     Child::Pending => self.slots[index] = Slot::Waiting(waker),
                     Child::Done | Child::Stop => {
                         self.remaining -= 1;
-                        drop(waker);
-                        // Nobody kept a clone: the allocation can serve the next child.
-                        if Arc::get_mut(&mut child).is_some() {
-                            self.spare = Some(child);
+                        // Two references, `child` and `waker`: the child kept no clone, so no one
+                        // can wake this index any more and the waker can serve the next child.
+                        // (A clone made during the poll was made on this thread, so this load
+                        // cannot miss it.)
+                        if Arc::strong_count(&child) == 2 {
+                            self.spare = Some((child, waker));
                         }
                     }
                 }
@@ -191,19 +196,14 @@ impl WakeSet {
         }
     }
 
-    fn fresh_waker(&mut self, index: usize) -> Arc<ChildWaker> {
-        match self.spare.take() {
-            Some(mut waker) => {
-                Arc::get_mut(&mut waker)
-                    .expect("a spare waker has no other owner")
-                    .index = index;
-                waker
-            }
-            None => Arc::new(ChildWaker {
-                index,
-                shared: Arc::clone(&self.shared),
-            }),
-        }
+    /// A new waker: the set's one allocation per child that returns `Pending`.
+    fn new_waker(&self) -> (Arc<ChildWaker>, Waker) {
+        let child = Arc::new(ChildWaker {
+            index: AtomicUsize::new(0),
+            shared: Arc::clone(&self.shared),
+        });
+        let waker = Waker::from(Arc::clone(&child));
+        (child, waker)
     }
 }
 
@@ -225,7 +225,8 @@ impl Wake for ChildWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let shared = &*self.shared;
-        let (w, bit) = (self.index / 64, 1u64 << (self.index % 64));
+        let index = self.index.load(Ordering::Acquire);
+        let (w, bit) = (index / 64, 1u64 << (index % 64));
         let before = shared.words[w].fetch_or(bit, Ordering::AcqRel);
         if before & bit != 0 {
             // Already flagged: the parent's next drain polls this child anyway (W2).
