@@ -209,3 +209,36 @@ fn dropping_join_midway_cancels_the_tasks() {
         assert!(cancelled.get());
     });
 }
+
+// === cancellation from outside: what a timeout does ===
+
+#[test]
+fn cancelling_the_task_awaiting_a_gather_cancels_every_child() {
+    block_on(async {
+        let flags: Vec<Rc<Cell<bool>>> = (0..3).map(|_| Rc::default()).collect();
+        let children: Vec<_> = flags.iter().map(forever::<()>).collect();
+        let parent = greenloop::spawn(greenloop::gather::gather(children));
+        yield_now().await;
+        assert!(flags.iter().all(|f| !f.get()));
+        parent.cancel();
+        assert!(flags.iter().all(|f| f.get()));
+        assert!(parent.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn a_deadline_that_wins_the_race_against_join_cancels_the_group() {
+    // The shape of `timeout(group.join())`: the deadline finishes first, the join future is
+    // dropped, and with it the group and its tasks.
+    block_on(async {
+        let cancelled = Rc::new(Cell::new(false));
+        let group = TaskGroup::<(), ()>::new();
+        group.spawn(forever(&cancelled));
+        let deadline = Box::pin(yield_times(3));
+        match futures::future::select(Box::pin(group.join()), deadline).await {
+            futures::future::Either::Right(((), _join)) => {}
+            futures::future::Either::Left(_) => panic!("the group cannot finish first"),
+        }
+        assert!(cancelled.get(), "dropping the join future cancelled the task");
+    });
+}
