@@ -1,12 +1,13 @@
-//! Outputs in completion order: [`race`] (the first to finish wins) and [`as_completed`] (a
-//! stream of every output as it arrives).
+//! Outputs in completion order: [`race`] and [`race!`](crate::race!) (the first to finish wins)
+//! and [`as_completed`] (a stream of every output as it arrives).
 //!
-//! Both poll only the children that were woken, like [`gather`](crate::gather::gather), and both
-//! start their children when first polled, in argument order.
+//! All of them poll only the children that were woken, like [`gather`](crate::gather::gather),
+//! and start their children when first polled, in argument order.
 //!
 //! | asyncio | greenloop |
 //! |---|---|
 //! | `wait(aws, return_when=FIRST_COMPLETED)`, then cancel the rest | `race(aws).await` |
+//! | the same over awaitables of different types | `race!(a, b).await` (one output type) |
 //! | `for aw in as_completed(aws): x = await aw` | `while let Some(x) = stream.next().await` over `as_completed(aws)` |
 //! | `as_completed(aws, timeout=t)` | wrap each `next()` in the time module's `timeout` |
 use std::collections::VecDeque;
@@ -23,9 +24,8 @@ use crate::gather::{Child, WakeSet};
 /// (cancels) all the others before returning.
 ///
 /// If several children were woken before the same poll and finish in it, the first of them in
-/// argument order wins, and the others' outputs are dropped with them. To race futures
-/// of different types, box them (`Box::pin(f) as Pin<Box<dyn Future<Output = T>>>`) or map them
-/// to a common enum.
+/// argument order wins, and the others' outputs are dropped with them. To race a few futures of
+/// different types, use [`race!`](crate::race!).
 ///
 /// # Panics
 /// If `futures` is empty: a race of nothing would never finish.
@@ -245,3 +245,136 @@ impl<F: Future> fmt::Debug for AsCompleted<F> {
             .finish()
     }
 }
+
+/// Converts a tuple of futures with one output type into the future that races them; what
+/// [`race!`](crate::race!) calls.
+///
+/// Implemented for tuples of 1 to 12 futures whose outputs have the same type.
+///
+/// # Examples
+/// ```
+/// use greenloop::race::IntoRace;
+/// # greenloop::block_on(async {
+/// let first = (std::future::pending::<u8>(), async { 2 }).into_race().await;
+/// assert_eq!(first, 2);
+/// # });
+/// ```
+pub trait IntoRace {
+    /// The output shared by the tuple's futures.
+    type Output;
+    /// The future that races the tuple's futures.
+    type Future: Future<Output = Self::Output>;
+
+    /// Builds the race; nothing runs until it is polled.
+    fn into_race(self) -> Self::Future;
+}
+
+/// Races futures of different types with the same output: the first to finish wins and the
+/// others are dropped (cancelled) before its output is returned.
+///
+/// `race!(a, b, c)` is `(a, b, c).into_race()` (see [`IntoRace`](crate::race::IntoRace)); each
+/// child has its own waker, as in [`race`](crate::race::race). Up to 12 futures. If several
+/// children finish in the same poll, the first in argument order wins.
+///
+/// # Examples
+/// ```
+/// # greenloop::block_on(async {
+/// let slow = async {
+///     greenloop::yield_now().await;
+///     "slow"
+/// };
+/// let winner = greenloop::race!(slow, async { "fast" }).await;
+/// assert_eq!(winner, "fast");
+/// # });
+/// ```
+#[macro_export]
+macro_rules! race {
+    ($($future:expr),+ $(,)?) => {
+        $crate::race::IntoRace::into_race(($($future,)+))
+    };
+}
+
+macro_rules! impl_race_tuple {
+    ($name:ident, $len:literal; $($F:ident $field:ident $index:tt),+) => {
+        pin_project_lite::pin_project! {
+            #[doc = concat!("Future returned by [`race!`](crate::race!) for ", $len, " futures.")]
+            ///
+            /// # Examples
+            /// ```
+            /// let first = greenloop::race!(async { 1 }, std::future::pending());
+            /// assert_eq!(greenloop::block_on(first), 1);
+            /// ```
+            #[must_use = "futures do nothing unless you `.await` or poll them"]
+            pub struct $name<T, $($F: Future<Output = T>),+> {
+                $(#[pin] $field: Option<$F>,)+
+                set: WakeSet,
+            }
+        }
+
+        impl<T, $($F: Future<Output = T>),+> IntoRace for ($($F,)+) {
+            type Output = T;
+            type Future = $name<T, $($F),+>;
+
+            fn into_race(self) -> Self::Future {
+                $name {
+                    $($field: Some(self.$index),)+
+                    set: WakeSet::new($len),
+                }
+            }
+        }
+
+        impl<T, $($F: Future<Output = T>),+> Future for $name<T, $($F),+> {
+            type Output = T;
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+                let mut this = self.project();
+                let mut winner = None;
+                this.set.poll_woken(cx.waker(), |index, cx| {
+                    let polled = match index {
+                        $($index => match this.$field.as_mut().as_pin_mut() {
+                            Some(future) => future.poll(cx),
+                            None => return Child::Done,
+                        },)+
+                        _ => unreachable!("a race of {} futures has no child {}", $len, index),
+                    };
+                    match polled {
+                        Poll::Ready(output) => {
+                            winner = Some(output);
+                            Child::Stop
+                        }
+                        Poll::Pending => Child::Pending,
+                    }
+                });
+                match winner {
+                    Some(output) => {
+                        // The losers are cancelled here, before the winner's output is returned.
+                        $(this.$field.set(None);)+
+                        Poll::Ready(output)
+                    }
+                    None => Poll::Pending,
+                }
+            }
+        }
+
+        impl<T, $($F: Future<Output = T>),+> fmt::Debug for $name<T, $($F),+> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("remaining", &self.set.remaining())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+impl_race_tuple!(Race1, 1; A a 0);
+impl_race_tuple!(Race2, 2; A a 0, B b 1);
+impl_race_tuple!(Race3, 3; A a 0, B b 1, C c 2);
+impl_race_tuple!(Race4, 4; A a 0, B b 1, C c 2, D d 3);
+impl_race_tuple!(Race5, 5; A a 0, B b 1, C c 2, D d 3, E e 4);
+impl_race_tuple!(Race6, 6; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5);
+impl_race_tuple!(Race7, 7; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6);
+impl_race_tuple!(Race8, 8; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6, H h 7);
+impl_race_tuple!(Race9, 9; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6, H h 7, I i 8);
+impl_race_tuple!(Race10, 10; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6, H h 7, I i 8, J j 9);
+impl_race_tuple!(Race11, 11; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6, H h 7, I i 8, J j 9, K k 10);
+impl_race_tuple!(Race12, 12; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6, H h 7, I i 8, J j 9, K k 10, L l 11);

@@ -719,3 +719,33 @@ proptest! {
         prop_assert_eq!(completed, order);
     }
 }
+
+// === race! ===
+
+#[test]
+fn race_macro_returns_the_first_to_finish_and_drops_the_others() {
+    let harness = Harness::new();
+    let gate = Gate::default();
+    let dropped = Rc::new(Cell::new(false));
+    let guard = DropFlag(Rc::clone(&dropped));
+    let waiting = gate.clone();
+    let first = greenloop::race!(
+        async move {
+            let _guard = guard;
+            pending::<()>().await;
+            "never"
+        },
+        async move {
+            waiting.wait().await;
+            "winner"
+        },
+        pending(),
+    );
+    let mut first = pin!(first);
+    let mut cx = Context::from_waker(&harness.waker);
+    assert_eq!(first.as_mut().poll(&mut cx), Poll::Pending);
+    gate.open();
+    assert!(!dropped.get());
+    assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready("winner"));
+    assert!(dropped.get(), "the loser was dropped before race! returned");
+}

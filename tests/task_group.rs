@@ -239,6 +239,9 @@ fn a_deadline_that_wins_the_race_against_join_cancels_the_group() {
             futures::future::Either::Right(((), _join)) => {}
             futures::future::Either::Left(_) => panic!("the group cannot finish first"),
         }
-        assert!(cancelled.get(), "dropping the join future cancelled the task");
+        assert!(
+            cancelled.get(),
+            "dropping the join future cancelled the task"
+        );
     });
 }
