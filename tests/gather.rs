@@ -1,4 +1,4 @@
-//! Tests for `gather`, `try_gather`, `gather!`, `race` and `as_completed`.
+//! Tests for `gather`, `try_gather` and `gather!`.
 //!
 //! Most tests poll by hand with a counting waker, so every poll and every wake is visible and the
 //! results do not depend on any executor's scheduling.
@@ -8,103 +8,15 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll, Waker};
 
 use futures::StreamExt;
 use greenloop::gather::{gather, try_gather};
-use greenloop::race::{as_completed, race};
-use proptest::prelude::*;
 
-type Boxed<T> = Pin<Box<dyn Future<Output = T>>>;
+mod join_support;
 
-// === helpers ===
-
-/// A waker that counts its wakes.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-/// Polls futures by hand with a [`CountingWaker`].
-struct Harness {
-    wakes: Arc<CountingWaker>,
-    waker: Waker,
-}
-
-impl Harness {
-    fn new() -> Self {
-        let wakes = Arc::new(CountingWaker::default());
-        let waker = Waker::from(Arc::clone(&wakes));
-        Harness { wakes, waker }
-    }
-
-    fn poll<F: Future + Unpin>(&self, future: &mut F) -> Poll<F::Output> {
-        Pin::new(future).poll(&mut Context::from_waker(&self.waker))
-    }
-
-    fn wakes(&self) -> usize {
-        self.wakes.0.load(Ordering::SeqCst)
-    }
-}
-
-/// A future that completes once its gate is opened; opening wakes the waiter.
-#[derive(Clone, Default)]
-struct Gate(Rc<RefCell<(bool, Option<Waker>)>>);
-
-impl Gate {
-    fn open(&self) {
-        let waker = {
-            let mut state = self.0.borrow_mut();
-            state.0 = true;
-            state.1.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    async fn wait(self) {
-        std::future::poll_fn(|cx| {
-            let mut state = self.0.borrow_mut();
-            if state.0 {
-                Poll::Ready(())
-            } else {
-                state.1 = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        })
-        .await
-    }
-}
-
-/// Counts the polls of the future it wraps.
-fn counted<F: Future>(polls: Rc<Cell<usize>>, future: F) -> impl Future<Output = F::Output> {
-    let mut future = Box::pin(future);
-    std::future::poll_fn(move |cx| {
-        polls.set(polls.get() + 1);
-        future.as_mut().poll(cx)
-    })
-}
-
-/// Sets its flag when dropped.
-struct DropFlag(Rc<Cell<bool>>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-async fn yield_times(n: usize) {
-    for _ in 0..n {
-        greenloop::yield_now().await;
-    }
-}
+use join_support::{Boxed, DropFlag, Gate, Harness, counted, yield_times};
 
 // === gather ===
 
@@ -520,108 +432,6 @@ fn try_gather_returns_the_first_err_and_drops_the_unfinished_children_first() {
     );
 }
 
-// === race ===
-
-#[test]
-fn race_returns_the_first_to_finish_and_drops_the_others() {
-    let harness = Harness::new();
-    let gate = Gate::default();
-    let dropped = Rc::new(Cell::new(false));
-    let guard = DropFlag(Rc::clone(&dropped));
-    let waiting = gate.clone();
-    let children: Vec<Boxed<&str>> = vec![
-        Box::pin(async move {
-            let _guard = guard;
-            pending::<()>().await;
-            "never"
-        }),
-        Box::pin(async move {
-            waiting.wait().await;
-            "winner"
-        }),
-    ];
-    let mut first = race(children);
-    assert_eq!(harness.poll(&mut first), Poll::Pending);
-    assert!(!dropped.get());
-    gate.open();
-    assert_eq!(harness.poll(&mut first), Poll::Ready("winner"));
-    assert!(dropped.get(), "the loser was dropped before race returned");
-}
-
-#[test]
-fn race_among_children_woken_together_picks_the_first_in_argument_order() {
-    let harness = Harness::new();
-    let gates: Vec<Gate> = (0..3).map(|_| Gate::default()).collect();
-    let mut first = race(gates.iter().enumerate().map(|(i, gate)| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            i
-        }
-    }));
-    assert_eq!(harness.poll(&mut first), Poll::Pending);
-    gates[2].open();
-    gates[0].open();
-    assert_eq!(harness.poll(&mut first), Poll::Ready(0));
-}
-
-#[test]
-#[should_panic(expected = "race of no futures")]
-fn race_of_nothing_panics() {
-    drop(race(Vec::<std::future::Ready<()>>::new()));
-}
-
-// === as_completed ===
-
-#[test]
-fn as_completed_yields_outputs_in_completion_order() {
-    let harness = Harness::new();
-    let gates: Vec<Gate> = (0..4).map(|_| Gate::default()).collect();
-    let mut done = as_completed(gates.iter().enumerate().map(|(i, gate)| {
-        let gate = gate.clone();
-        async move {
-            gate.wait().await;
-            i
-        }
-    }));
-    let next = |done: &mut _| harness.poll(&mut StreamExt::next(done));
-    assert_eq!(next(&mut done), Poll::Pending);
-    gates[3].open();
-    assert_eq!(next(&mut done), Poll::Ready(Some(3)));
-    gates[1].open();
-    gates[0].open();
-    // Both arrive in one poll and are handed out in argument order.
-    assert_eq!(next(&mut done), Poll::Ready(Some(0)));
-    assert_eq!(done.len(), 2);
-    assert_eq!(next(&mut done), Poll::Ready(Some(1)));
-    assert_eq!(next(&mut done), Poll::Pending);
-    gates[2].open();
-    assert_eq!(next(&mut done), Poll::Ready(Some(2)));
-    assert_eq!(next(&mut done), Poll::Ready(None));
-    assert!(done.is_empty());
-}
-
-#[test]
-fn dropping_as_completed_cancels_the_unfinished_futures() {
-    let dropped = Rc::new(Cell::new(false));
-    let guard = DropFlag(Rc::clone(&dropped));
-    let children: Vec<Boxed<u8>> = vec![
-        Box::pin(ready(1)),
-        Box::pin(async move {
-            let _guard = guard;
-            pending::<()>().await;
-            2
-        }),
-    ];
-    greenloop::block_on(async {
-        let mut done = as_completed(children);
-        assert_eq!(done.next().await, Some(1));
-        assert!(!dropped.get());
-        drop(done);
-        assert!(dropped.get());
-    });
-}
-
 // === gathers of spawned greenloop tasks ===
 
 #[test]
@@ -677,75 +487,4 @@ fn greenloop_block_on_runs_gather_macro_and_a_generator() {
         },
     ));
     assert_eq!((a, b), ("a", vec![0, 1, 2]));
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
-
-    /// Whatever order the children finish in, `gather` answers in argument order and
-    /// `as_completed` in completion order.
-    #[test]
-    fn gather_and_as_completed_agree_with_any_completion_order(
-        order in Just((0..12usize).collect::<Vec<_>>()).prop_shuffle()
-    ) {
-        let harness = Harness::new();
-        let gates: Vec<Gate> = (0..order.len()).map(|_| Gate::default()).collect();
-        let children = |gates: &[Gate]| {
-            gates.iter().enumerate().map(|(i, gate)| {
-                let gate = gate.clone();
-                async move {
-                    gate.wait().await;
-                    i
-                }
-            }).collect::<Vec<_>>()
-        };
-        let mut all = gather(children(&gates));
-        let other_gates: Vec<Gate> = (0..order.len()).map(|_| Gate::default()).collect();
-        let mut done = as_completed(children(&other_gates));
-        let mut completed = Vec::new();
-        prop_assert!(harness.poll(&mut all).is_pending());
-        prop_assert!(harness.poll(&mut StreamExt::next(&mut done)).is_pending());
-        for &i in &order {
-            gates[i].open();
-            other_gates[i].open();
-            if let Poll::Ready(Some(x)) = harness.poll(&mut StreamExt::next(&mut done)) {
-                completed.push(x);
-            }
-            if i != *order.last().unwrap() {
-                prop_assert!(harness.poll(&mut all).is_pending());
-            }
-        }
-        prop_assert_eq!(harness.poll(&mut all), Poll::Ready((0..order.len()).collect::<Vec<_>>()));
-        prop_assert_eq!(completed, order);
-    }
-}
-
-// === race! ===
-
-#[test]
-fn race_macro_returns_the_first_to_finish_and_drops_the_others() {
-    let harness = Harness::new();
-    let gate = Gate::default();
-    let dropped = Rc::new(Cell::new(false));
-    let guard = DropFlag(Rc::clone(&dropped));
-    let waiting = gate.clone();
-    let first = greenloop::race!(
-        async move {
-            let _guard = guard;
-            pending::<()>().await;
-            "never"
-        },
-        async move {
-            waiting.wait().await;
-            "winner"
-        },
-        pending(),
-    );
-    let mut first = pin!(first);
-    let mut cx = Context::from_waker(&harness.waker);
-    assert_eq!(first.as_mut().poll(&mut cx), Poll::Pending);
-    gate.open();
-    assert!(!dropped.get());
-    assert_eq!(first.as_mut().poll(&mut cx), Poll::Ready("winner"));
-    assert!(dropped.get(), "the loser was dropped before race! returned");
 }

@@ -1,37 +1,13 @@
 //! Tests for `TaskGroup` on greenloop's executor: output order, failure propagation and
 //! cancellation of siblings, panics, drop, nesting.
+mod join_support;
+
 use std::cell::{Cell, RefCell};
-use std::future::pending;
 use std::rc::Rc;
 
 use greenloop::task_group::{TaskError, TaskGroup};
 use greenloop::{block_on, yield_now};
-
-// === helpers ===
-
-/// Sets its flag when dropped.
-struct DropFlag(Rc<Cell<bool>>);
-
-impl Drop for DropFlag {
-    fn drop(&mut self) {
-        self.0.set(true);
-    }
-}
-
-/// A future that never finishes and sets `flag` when dropped (cancelled).
-fn forever<T>(flag: &Rc<Cell<bool>>) -> impl std::future::Future<Output = T> + 'static {
-    let guard = DropFlag(Rc::clone(flag));
-    async move {
-        let _guard = guard;
-        pending().await
-    }
-}
-
-async fn yield_times(n: usize) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
+use join_support::{forever, yield_times};
 
 // === TaskGroup ===
 
