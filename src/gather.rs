@@ -90,7 +90,7 @@ where
 /// assert_eq!(try_gather(first).await, Err("boom"));
 /// # });
 /// ```
-pub fn try_gather<I, T, E>(futures: I) -> TryGather<I::Item>
+pub fn try_gather<I, T, E>(futures: I) -> TryGather<I::Item, T>
 where
     I: IntoIterator,
     I::Item: Future<Output = Result<T, E>>,
@@ -124,15 +124,12 @@ pub struct Gather<F: Future> {
 /// # Examples
 /// ```
 /// use greenloop::gather::{try_gather, TryGather};
-/// let both: TryGather<_> = try_gather([Ok(1), Err('x')].map(std::future::ready));
+/// let both: TryGather<_, i32> = try_gather([Ok(1), Err('x')].map(std::future::ready));
 /// assert_eq!(greenloop::block_on(both), Err('x'));
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct TryGather<F: Future>
-where
-    F::Output: ResultParts,
-{
-    slots: Vec<Slot<F, <F::Output as ResultParts>::Ok>>,
+pub struct TryGather<F, T> {
+    slots: Vec<Slot<F, T>>,
     set: WakeSet,
 }
 
@@ -183,34 +180,6 @@ macro_rules! gather {
     };
 }
 
-/// The `Ok` and `Err` types of a `Result`, so that [`TryGather`] can name them.
-///
-/// # Examples
-/// ```
-/// use greenloop::gather::ResultParts;
-/// fn ok_of<R: ResultParts>(r: R) -> Option<R::Ok> {
-///     r.into_result().ok()
-/// }
-/// assert_eq!(ok_of(Ok::<_, ()>(3)), Some(3));
-/// ```
-pub trait ResultParts {
-    /// The success type.
-    type Ok;
-    /// The error type.
-    type Err;
-    /// Converts into the `Result`.
-    ///
-    /// # Errors
-    /// The `Err` of the result.
-    ///
-    /// # Examples
-    /// ```
-    /// use greenloop::gather::ResultParts;
-    /// assert_eq!(Ok::<i32, ()>(1).into_result(), Ok(1));
-    /// ```
-    fn into_result(self) -> Result<Self::Ok, Self::Err>;
-}
-
 /// One child of a gather: still running, or finished with its output.
 enum Slot<F, T> {
     Running(Pin<Box<F>>),
@@ -259,9 +228,9 @@ impl<F: Future> fmt::Debug for Gather<F> {
 // === impl TryGather ===
 
 // Children are boxed and outputs are never pinned, so moving a gather is fine.
-impl<F: Future> Unpin for TryGather<F> where F::Output: ResultParts {}
+impl<F, T> Unpin for TryGather<F, T> {}
 
-impl<F, T, E> Future for TryGather<F>
+impl<F, T, E> Future for TryGather<F, T>
 where
     F: Future<Output = Result<T, E>>,
 {
@@ -299,26 +268,12 @@ where
     }
 }
 
-impl<F: Future> fmt::Debug for TryGather<F>
-where
-    F::Output: ResultParts,
-{
+impl<F, T> fmt::Debug for TryGather<F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TryGather")
             .field("len", &self.slots.len())
             .field("remaining", &self.set.remaining())
             .finish()
-    }
-}
-
-// === impl ResultParts ===
-
-impl<T, E> ResultParts for Result<T, E> {
-    type Ok = T;
-    type Err = E;
-
-    fn into_result(self) -> Result<T, E> {
-        self
     }
 }
 

@@ -139,6 +139,7 @@ impl<T: 'static, E: 'static> TaskGroup<T, E> {
     ///     assert_eq!(group.join().await, Ok(vec!["done"]));
     /// });
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F)
     where
         F: Future<Output = Result<T, E>> + 'static,
