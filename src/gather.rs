@@ -4,8 +4,10 @@
 //! All three run their children concurrently inside the task that awaits them and return the
 //! outputs in argument order, not completion order. Each child has its own waker, so only the
 //! children that were woken are polled again: a gather of 100 000 futures does work proportional
-//! to 100 000 plus the number of wakes, never to their product. Children woken while the gather
-//! is being polled are polled on its next poll, one tick later, as a task woken during a tick is.
+//! to 100 000 plus the number of wakes, never to their product. One poll of a gather polls each
+//! woken child at most once, in argument order: a child woken during that poll by a sibling with
+//! a smaller index may still be polled in it, and any other (a child that wakes itself, as
+//! `yield_now` does) is polled on the gather's next poll, a tick later.
 //!
 //! | asyncio | greenloop |
 //! |---|---|

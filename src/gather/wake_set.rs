@@ -115,8 +115,10 @@ impl WakeSet {
     /// Polls every child woken since the last call, in argument order (every child on the first
     /// call), through `poll_child(index, cx)`.
     ///
-    /// Children woken while this runs may be left for the parent's next poll (the parent's waker
-    /// fires for them), just as the executor leaves a task woken during a tick for the next tick.
+    /// Each child is polled at most once per call. A child woken while this runs is polled in it
+    /// if the drain has not reached its bitmap word yet, otherwise on the parent's next poll (the
+    /// parent's waker fires for it): a child that wakes itself waits for the next tick, as a task
+    /// woken during its own poll does.
     /// Returns `true` if `poll_child` returned [`Child::Stop`]; the rest of the batch is then
     /// dropped, which is fine because a stopped join polls no child again.
     pub(crate) fn poll_woken(
