@@ -332,11 +332,7 @@ impl Executor {
     /// assert_eq!(out, 42);
     /// ```
     pub fn run<F: Future>(&self, future: F) -> Run<'_, F> {
-        Run {
-            executor: self,
-            future: Box::pin(future),
-            main: None,
-        }
+        Run { executor: self, future: Box::pin(future), main: None }
     }
 
     /// Runs one tick: polls each task that is ready now, once, in order; returns what it did.
@@ -623,9 +619,7 @@ impl<F> Drop for Run<'_, F> {
 
 impl<F> fmt::Debug for Run<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run")
-            .field("executor", self.executor)
-            .finish_non_exhaustive()
+        f.debug_struct("Run").field("executor", self.executor).finish_non_exhaustive()
     }
 }
 
@@ -641,10 +635,7 @@ impl<'a> Entered<'a> {
     fn new(core: &'a Core) -> Entered<'a> {
         let enter = context::enter(core);
         core.active.set(true);
-        Entered {
-            core,
-            _enter: enter,
-        }
+        Entered { core, _enter: enter }
     }
 }
 
@@ -694,8 +685,7 @@ impl Core {
         }
         {
             let mut tasks = self.tasks.borrow_mut();
-            let slot =
-                u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
+            let slot = u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
             // SAFETY: just allocated; owner thread (I3).
             unsafe { task.as_ref() }.slot.set(slot);
             tasks.push(task);
@@ -744,9 +734,7 @@ impl Core {
                 Inject::Task(task) => {
                     let ptr = task.as_ptr();
                     // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
-                    unsafe { ptr.as_ref() }
-                        .remote_queued
-                        .store(false, std::sync::atomic::Ordering::Release);
+                    unsafe { ptr.as_ref() }.remote_queued.store(false, std::sync::atomic::Ordering::Release);
                     // SAFETY: the entry's reference keeps the task alive; owner thread, inside
                     // the executor (I8).
                     unsafe { self.wake_local(ptr) };
@@ -830,10 +818,7 @@ impl Core {
     /// Installs the future of a `block_on`, queued for its first poll.
     fn set_main(&self, main: &Arc<MainWake>) -> MainGuard<'_> {
         self.adopt_main(main);
-        MainGuard {
-            core: self,
-            main: Arc::as_ptr(main),
-        }
+        MainGuard { core: self, main: Arc::as_ptr(main) }
     }
 
     /// Makes `main` the executor's main future and queues its first poll (no-op if it already is).
@@ -919,10 +904,7 @@ impl Core {
         // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
         // non-null means the executor is alive (I9).
         let core = unsafe { &*core };
-        core.names
-            .borrow()
-            .get(&header.id)
-            .map(|name| name.to_string())
+        core.names.borrow().get(&header.id).map(|name| name.to_string())
     }
 }
 
@@ -980,8 +962,7 @@ where
 pub(crate) fn current_task_id() -> Option<TaskId> {
     context::with_core(|core| {
         // SAFETY: `current` is set only while the tick polls that task, which is alive (I2).
-        core.and_then(|core| core.current.get())
-            .map(|task| unsafe { task.as_ref() }.id)
+        core.and_then(|core| core.current.get()).map(|task| unsafe { task.as_ref() }.id)
     })
 }
 

@@ -305,10 +305,7 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: allocated by `allocate` as a Box<TaskCell<F>> (I1); no references remain (I2).
     let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
     // SAFETY: we own the cell now; reading the stage is exclusive.
-    debug_assert!(
-        matches!(unsafe { &*cell.stage.get() }, Stage::Consumed),
-        "freed a task that still held its future or output"
-    );
+    debug_assert!(matches!(unsafe { &*cell.stage.get() }, Stage::Consumed), "freed a task that still held its future or output");
     // The stage is Consumed, so this drops only the header's `Arc<Shared>` and join waker, both
     // Send + Sync: sound on any thread.
     drop(cell);

@@ -227,15 +227,9 @@ impl Shared {
         }
         remote.parked = true;
         remote = match timeout {
-            None => self
-                .unparked
-                .wait(remote)
-                .unwrap_or_else(PoisonError::into_inner),
+            None => self.unparked.wait(remote).unwrap_or_else(PoisonError::into_inner),
             Some(timeout) => {
-                self.unparked
-                    .wait_timeout(remote, timeout)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
+                self.unparked.wait_timeout(remote, timeout).unwrap_or_else(PoisonError::into_inner).0
             }
         };
         remote.parked = false;
@@ -305,10 +299,7 @@ pub(crate) struct MainWake {
 
 impl MainWake {
     pub(crate) fn new(shared: Arc<Shared>) -> Arc<MainWake> {
-        Arc::new(MainWake {
-            shared,
-            remote_queued: AtomicBool::new(false),
-        })
+        Arc::new(MainWake { shared, remote_queued: AtomicBool::new(false) })
     }
 
     /// The owner thread took this entry out of the inject queue.

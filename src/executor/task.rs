@@ -77,10 +77,7 @@ pub struct JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// Takes over the handle's reference to `task` (I2).
     pub(crate) fn new(task: NonNull<Header>) -> JoinHandle<T> {
-        JoinHandle {
-            task,
-            _marker: PhantomData,
-        }
+        JoinHandle { task, _marker: PhantomData }
     }
 
     fn header(&self) -> &Header {
@@ -247,19 +244,8 @@ impl JoinError {
     }
 
     fn new(header: &Header, kind: Kind) -> JoinError {
-        let name = if header.state.is_named() {
-            Core::name_of(header)
-        } else {
-            None
-        };
-        JoinError {
-            inner: Box::new(Inner {
-                id: header.id,
-                name,
-                location: header.location,
-                kind,
-            }),
-        }
+        let name = if header.state.is_named() { Core::name_of(header) } else { None };
+        JoinError { inner: Box::new(Inner { id: header.id, name, location: header.location, kind }) }
     }
 
     /// Whether the task was cancelled.
@@ -305,9 +291,7 @@ impl JoinError {
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.inner.kind {
             Kind::Panicked(payload) => payload,
-            Kind::Cancelled => {
-                panic!("JoinError::into_panic on a task that was cancelled, not panicked")
-            }
+            Kind::Cancelled => panic!("JoinError::into_panic on a task that was cancelled, not panicked"),
         }
     }
 
