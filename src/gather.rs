@@ -50,6 +50,11 @@ pub(crate) use wake_set::{Child, WakeSet};
 /// // Results come back as they are: the `Err` does not hide the `Ok`s.
 /// let results = gather([Ok(1), Err("boom"), Ok(3)].map(std::future::ready)).await;
 /// assert_eq!(results, [Ok(1), Err("boom"), Ok(3)]);
+///
+/// // Tasks: gather their handles. Each output is the task's `Result<T, JoinError>`.
+/// let handles = (0..3).map(|n| greenloop::spawn(async move { n + 1 }));
+/// let outputs: Vec<i32> = gather(handles).await.into_iter().map(Result::unwrap).collect();
+/// assert_eq!(outputs, [1, 2, 3]);
 /// # });
 /// ```
 pub fn gather<I>(futures: I) -> Gather<I::Item>
