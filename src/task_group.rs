@@ -31,6 +31,13 @@ use crate::executor::JoinHandle;
 
 /// A group of tasks that succeed together or are cancelled together.
 ///
+/// A group is `!Send`: its tasks live on the executor of the thread that spawned them.
+///
+/// ```compile_fail,E0277
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(greenloop::task_group::TaskGroup::<(), ()>::new());
+/// ```
+///
 /// # Examples
 /// ```
 /// use greenloop::task_group::{TaskError, TaskGroup};

@@ -488,3 +488,25 @@ fn greenloop_block_on_runs_gather_macro_and_a_generator() {
     ));
     assert_eq!((a, b), ("a", vec![0, 1, 2]));
 }
+
+// === auto traits ===
+
+#[test]
+fn gathers_of_send_futures_are_send() {
+    // Checked at compile time: a gather can move between threads with its children, so it can
+    // run on a multi-threaded executor too. (Generators and task groups are `!Send`; see their
+    // `compile_fail` doctests.)
+    fn assert_send<T: Send>(_: &T) {}
+    let ready = || std::future::ready(1u8);
+    assert_send(&gather([ready()]));
+    assert_send(&greenloop::gather::try_gather([std::future::ready(Ok::<
+        u8,
+        (),
+    >(
+        1
+    ))]));
+    assert_send(&greenloop::gather!(ready(), ready()));
+    assert_send(&greenloop::race::race([ready()]));
+    assert_send(&greenloop::race::as_completed([ready()]));
+    assert_send(&greenloop::race!(ready(), ready()));
+}

@@ -37,6 +37,11 @@ use futures::Stream;
 /// The generator is `!Send` (its slot is shared through an `Rc`): it lives on one thread, like
 /// the tasks of greenloop's executor.
 ///
+/// ```compile_fail,E0277
+/// fn assert_send<T: Send>(_: T) {}
+/// assert_send(greenloop::stream::generator(|mut y| async move { y.yield_(1).await }));
+/// ```
+///
 /// # Examples
 /// ```
 /// use greenloop::stream::{generator, StreamExt};
