@@ -333,3 +333,36 @@ fn a_generator_body_may_await_forever_without_yielding() {
     assert_eq!(poll_once(&mut silent.next(), &waker), Poll::Pending);
     assert_eq!(poll_once(&mut silent.next(), &waker), Poll::Pending);
 }
+
+#[test]
+fn close_during_an_abandoned_next_lets_the_body_finish_its_await_then_clean_up() {
+    let trace = Trace::default();
+    let gate = Gate::default();
+    let (t, waiting) = (trace.clone(), gate.clone());
+    let mut numbers = generator(|mut y| async move {
+        y.yield_(1).await?;
+        t.log("awaiting the gate");
+        waiting.wait().await;
+        t.log("gate opened");
+        if let Err(closed) = y.yield_(2).await {
+            t.log("cleanup");
+            return Err(closed);
+        }
+        t.log("not reached");
+        Ok(())
+    });
+    let waker = Waker::from(Arc::new(CountingWaker::default()));
+    assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Ready(Some(1)));
+    // This `next()` is dropped while the body awaits the gate.
+    assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Pending);
+    let mut close = numbers.close();
+    assert_eq!(poll_once(&mut close, &waker), Poll::Pending);
+    gate.open();
+    assert_eq!(poll_once(&mut close, &waker), Poll::Ready(()));
+    assert_eq!(
+        trace.take(),
+        ["awaiting the gate", "gate opened", "cleanup"],
+        "the yield reached while closing returned Err(Closed) and handed nothing over"
+    );
+    assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Ready(None));
+}

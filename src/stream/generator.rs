@@ -13,7 +13,9 @@
 //! await, and yielding again is a `RuntimeError`. Here [`Generator::close`] resumes the body with
 //! `Err(Closed)` out of its pending `yield_`; the body may await its cleanup and then return. If
 //! it yields again instead, the value is dropped and the body is dropped at that yield, which ends
-//! the close. Dropping a generator without closing it drops the body at its yield point: only
+//! the close. A body that was not at a yield when `close` began (the consumer dropped a `next()`
+//! while the body awaited something) finishes that await and gets `Err(Closed)` from its next
+//! yield, which hands nothing over. Dropping a generator without closing it drops the body at its yield point: only
 //! synchronous `Drop` cleanup runs (Python would leave it suspended until the garbage collector
 //! schedules `aclose()`; Drop cannot await, so there is no such deferred close here).
 use std::cell::Cell;
@@ -71,6 +73,7 @@ where
     let shared = Rc::new(Shared {
         item: Cell::new(None),
         closing: Cell::new(false),
+        close_delivered: Cell::new(false),
         yielded_after_close: Cell::new(false),
     });
     let body = Box::pin(body(Yielder {
@@ -179,7 +182,9 @@ struct Shared<T> {
     item: Cell<Option<T>>,
     /// `close` was called: pending yields resolve to `Err(Closed)`.
     closing: Cell<bool>,
-    /// The body yielded after being closed; it is dropped at that yield.
+    /// A yield returned `Err(Closed)` to the body.
+    close_delivered: Cell<bool>,
+    /// The body yielded again after receiving `Err(Closed)`; it is dropped at that yield.
     yielded_after_close: Cell<bool>,
 }
 
@@ -193,9 +198,11 @@ where
     ///
     /// The body's pending [`yield_`](Yielder::yield_) returns `Err(Closed)`; the body may then
     /// await anything but another yield, and this returns when the body returns. If the body
-    /// yields again, the value is dropped and the body is dropped at that yield. On a generator
-    /// that never started, the body is dropped without running; on one that finished, nothing
-    /// happens. After `close`, `next()` returns `None`.
+    /// yields again, the value is dropped and the body is dropped at that yield. If the body was
+    /// suspended elsewhere than at a yield (a `next()` was dropped while the body awaited), it
+    /// finishes that await and its next yield returns `Err(Closed)`. On a generator that never
+    /// started, the body is dropped without running; on one that finished, nothing happens.
+    /// After `close`, `next()` returns `None`.
     ///
     /// # Cancel safety
     /// Dropping this future while the cleanup awaits leaves the generator closing: the next
@@ -420,17 +427,27 @@ impl<T> Future for Yield<'_, T> {
         match this.value.take() {
             Some(value) => {
                 if shared.closing.get() {
-                    // Yielding while closing: Python's "async generator ignored GeneratorExit".
-                    // The closer drops the body at this yield.
+                    // A yield reached while closing hands nothing over.
                     drop(value);
-                    shared.yielded_after_close.set(true);
-                } else {
-                    shared.item.set(Some(value));
+                    if shared.close_delivered.replace(true) {
+                        // The body already got `Err(Closed)` and yields again: Python's "async
+                        // generator ignored GeneratorExit". The closer drops the body here.
+                        shared.yielded_after_close.set(true);
+                        return Poll::Pending;
+                    }
+                    // The body was suspended elsewhere when `close` began (a `next()` was
+                    // dropped mid-await): this is its first yield since, so it learns of the
+                    // close here.
+                    return Poll::Ready(Err(Closed));
                 }
+                shared.item.set(Some(value));
                 // No waker is registered: the consumer polls the body again when it wants more.
                 Poll::Pending
             }
-            None if shared.closing.get() => Poll::Ready(Err(Closed)),
+            None if shared.closing.get() => {
+                shared.close_delivered.set(true);
+                Poll::Ready(Err(Closed))
+            }
             None => Poll::Ready(Ok(())),
         }
     }
