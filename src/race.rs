@@ -17,6 +17,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::Stream;
+use futures::stream::FusedStream;
 
 use crate::gather::{Child, WakeSet};
 
@@ -233,6 +234,12 @@ impl<F: Future> Stream for AsCompleted<F> {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.len(), Some(self.len()))
+    }
+}
+
+impl<F: Future> FusedStream for AsCompleted<F> {
+    fn is_terminated(&self) -> bool {
+        self.is_empty()
     }
 }
 

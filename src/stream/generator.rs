@@ -15,9 +15,11 @@
 //! it yields again instead, the value is dropped and the body is dropped at that yield, which ends
 //! the close. A body that was not at a yield when `close` began (the consumer dropped a `next()`
 //! while the body awaited something) finishes that await and gets `Err(Closed)` from its next
-//! yield, which hands nothing over. Dropping a generator without closing it drops the body at its yield point: only
-//! synchronous `Drop` cleanup runs (Python would leave it suspended until the garbage collector
-//! schedules `aclose()`; Drop cannot await, so there is no such deferred close here).
+//! yield, which hands nothing over.
+//!
+//! Dropping a generator without closing it drops the body at its yield point: only synchronous
+//! `Drop` cleanup runs (Python would leave it suspended until the garbage collector schedules
+//! `aclose()`; Drop cannot await, so there is no such deferred close here).
 use std::cell::Cell;
 use std::error::Error;
 use std::fmt;
@@ -27,6 +29,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use futures::Stream;
+use futures::stream::FusedStream;
 
 /// Builds an async generator: `body` receives a [`Yielder`] and runs only while the consumer is
 /// polling for the next item.
@@ -301,6 +304,15 @@ where
         } else {
             (0, None)
         }
+    }
+}
+
+impl<T, Fut> FusedStream for Generator<T, Fut>
+where
+    Fut: Future<Output = Result<(), Closed>>,
+{
+    fn is_terminated(&self) -> bool {
+        self.body.is_none()
     }
 }
 
