@@ -86,6 +86,7 @@ where
         body: Some(body),
         shared,
         started: false,
+        polling: false,
     }
 }
 
@@ -110,6 +111,8 @@ pub struct Generator<T, Fut> {
     body: Option<Pin<Box<Fut>>>,
     shared: Rc<Shared<T>>,
     started: bool,
+    /// Set while the body is polled; still set at the next poll only if that poll panicked.
+    polling: bool,
 }
 
 /// The handle a generator's body yields through.
@@ -260,16 +263,21 @@ where
 
     /// Polls the body once; `Ready` when the body is finished.
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        // The body is taken out for the poll (only the box moves; the future stays pinned), so a
-        // panic drops it during unwinding and the generator ends, like a Python generator that
-        // raised.
-        let Some(mut body) = self.body.take() else {
+        let Some(body) = &mut self.body else {
             return Poll::Ready(());
         };
+        if self.polling {
+            // The previous poll panicked: the generator is finished, like a Python generator
+            // that raised.
+            self.body = None;
+            return Poll::Ready(());
+        }
         self.started = true;
+        self.polling = true;
         let poll = body.as_mut().poll(cx);
-        if poll.is_pending() {
-            self.body = Some(body);
+        self.polling = false;
+        if poll.is_ready() {
+            self.body = None;
         }
         poll.map(drop)
     }
