@@ -262,6 +262,7 @@ where
     }
 
     /// Polls the body once; `Ready` when the body is finished.
+    #[inline]
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(body) = &mut self.body else {
             return Poll::Ready(());
@@ -289,6 +290,7 @@ where
 {
     type Item = T;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
         match this.poll_body(cx) {
@@ -397,6 +399,7 @@ impl<T> Yielder<T> {
     /// assert_eq!(letters.collect::<String>().await, "ab");
     /// # });
     /// ```
+    #[inline]
     pub fn yield_(&mut self, value: T) -> Yield<'_, T> {
         Yield {
             yielder: self,
@@ -441,6 +444,7 @@ impl<T> Unpin for Yield<'_, T> {}
 impl<T> Future for Yield<'_, T> {
     type Output = Result<(), Closed>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let shared = &this.yielder.shared;
