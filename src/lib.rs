@@ -6,7 +6,9 @@
 
 mod executor;
 pub mod future;
+pub mod sync;
 pub mod task;
+pub mod time;
 
 pub use executor::{
     Executor, ExecutorBuilder, JoinError, JoinHandle, Run, Schedule, TaskId, Tick, block_on, run,

@@ -32,7 +32,9 @@ pub(crate) fn enter(core: &Core) -> Enter {
         assert!(current.get().is_null(), "{NESTED}");
         current.set(core);
     });
-    Enter { previous: ptr::null() }
+    Enter {
+        previous: ptr::null(),
+    }
 }
 
 /// Like [`enter`] but allowed inside another executor: used while an executor is dropped

@@ -60,6 +60,8 @@
 //!   Hence an unfinished task implies a live executor.
 #![allow(unsafe_code)]
 
+#[cfg(test)]
+mod alloc_tests;
 mod context;
 mod raw;
 mod run_queue;
@@ -77,6 +79,9 @@ use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::time::driver::{self as time_driver, Driver};
 
 pub use task::{JoinError, JoinHandle, TaskId};
 
@@ -123,7 +128,8 @@ pub struct Tick {
     pub polled: usize,
     /// Tasks that finished (returned, panicked or cancelled themselves).
     pub completed: usize,
-    /// Tasks made ready during the tick, including those woken from other threads before it.
+    /// Wakes that made a task ready during the tick, including wakes from other threads that
+    /// arrived before it. Spawns are not wakes.
     pub woken: usize,
     /// Whether work is ready now, so that another tick would poll something.
     pub has_ready: bool,
@@ -189,6 +195,9 @@ pub struct Run<'a, F> {
     executor: &'a Executor,
     future: Pin<Box<F>>,
     main: Option<(Arc<MainWake>, Waker)>,
+    /// Wakes the outer executor at greenloop's next real-clock deadline.
+    #[cfg(feature = "async-io")]
+    alarm: Option<async_io::Timer>,
 }
 
 /// How many ticks one poll of [`Run`] may run before it yields to whoever drives it, so that
@@ -219,7 +228,8 @@ pub(crate) struct Core {
     inject: RefCell<Vec<Inject>>,
     /// Whether the executor is running on its thread right now (entered).
     active: Cell<bool>,
-    _virtual_clock: bool,
+    /// Timers and the clock (real or virtual), shared with every `Sleep`.
+    time: Rc<Driver>,
 }
 
 // === impl Executor ===
@@ -307,7 +317,7 @@ impl Executor {
                 return value;
             }
             if !tick.has_ready {
-                core.shared.park(None);
+                core.wait_for_work();
             }
         }
     }
@@ -332,7 +342,13 @@ impl Executor {
     /// assert_eq!(out, 42);
     /// ```
     pub fn run<F: Future>(&self, future: F) -> Run<'_, F> {
-        Run { executor: self, future: Box::pin(future), main: None }
+        Run {
+            executor: self,
+            future: Box::pin(future),
+            main: None,
+            #[cfg(feature = "async-io")]
+            alarm: None,
+        }
     }
 
     /// Runs one tick: polls each task that is ready now, once, in order; returns what it did.
@@ -420,6 +436,75 @@ impl Executor {
         self.len() == 0
     }
 
+    /// The earliest pending timer deadline, on the executor's clock: how long a host loop may
+    /// sleep before it must [`tick`](Self::tick) again (if no wake comes first).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// ex.spawn(greenloop::time::sleep(Duration::from_secs(2)));
+    /// assert_eq!(ex.next_deadline(), None, "the timer starts when the task first runs");
+    /// ex.tick();
+    /// assert_eq!(ex.next_deadline(), Some(ex.now() + Duration::from_secs(2)));
+    /// ```
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.core.time.next_deadline()
+    }
+
+    /// The executor's clock: real time, or the virtual clock's current time.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// let start = ex.now();
+    /// assert_eq!(ex.now(), start, "virtual time stands still until advanced");
+    /// ```
+    pub fn now(&self) -> Instant {
+        self.core.time.now()
+    }
+
+    /// Virtual clock only: moves time forward by `duration`; the next [`tick`](Self::tick)
+    /// fires the timers that expired and, in that same tick, runs their tasks (asyncio: a
+    /// tick first moves expired timers to the ready queue). For hosts and tests that drive
+    /// time themselves.
+    ///
+    /// # Panics
+    /// On an executor with the real clock.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// let handle = ex.spawn(greenloop::time::sleep(Duration::from_millis(500)));
+    /// ex.tick();
+    /// ex.advance(Duration::from_millis(499));
+    /// ex.tick();
+    /// assert!(!handle.is_finished());
+    /// ex.advance(Duration::from_millis(1));
+    /// ex.tick(); // fires the timer and runs the task
+    /// assert!(handle.is_finished());
+    /// ```
+    pub fn advance(&self, duration: Duration) {
+        self.core.time.advance(duration);
+    }
+
+    /// How many timers are pending (a dropped `Sleep` removes its timer).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// let ex = greenloop::Executor::builder().virtual_clock().build();
+    /// let handle = ex.spawn(greenloop::time::sleep(Duration::from_secs(1)));
+    /// ex.tick();
+    /// assert_eq!(ex.pending_timers(), 1);
+    /// handle.cancel();
+    /// assert_eq!(ex.pending_timers(), 0);
+    /// ```
+    pub fn pending_timers(&self) -> usize {
+        self.core.time.pending()
+    }
+
     /// Sets a hook called whenever work becomes ready while the executor is not running: a
     /// wake from another thread, or a wake on this thread between ticks. A host loop uses it
     /// to wake itself (post an event to its GUI loop, unpark its thread). It may run on any
@@ -486,17 +571,15 @@ impl Drop for Executor {
             }
         }
         while let Some(task) = core.last_task() {
-            // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread;
-            // no task is RUNNING during drop (the executor is not borrowed by a tick).
-            unsafe {
-                let header = task.as_ref();
-                header.state.unschedule(); // spawned during this drop
-                if header.state.is_complete() {
-                    core.release(task);
-                } else {
-                    Header::cancel_future(task);
-                    core.complete(task);
-                }
+            // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread (I3).
+            let header = unsafe { task.as_ref() };
+            header.state.unschedule(); // it may have been spawned during this drop
+            if header.state.is_complete() {
+                // SAFETY: complete and, after `unschedule`, not queued (I4).
+                unsafe { core.release(task) };
+            } else {
+                // SAFETY: no task is RUNNING during drop (no tick borrows the executor) (I6).
+                unsafe { core.cancel(task) };
             }
         }
         core.queue.take_all();
@@ -561,7 +644,7 @@ impl ExecutorBuilder {
             woken: Cell::new(0),
             inject: RefCell::new(Vec::new()),
             active: Cell::new(false),
-            _virtual_clock: self.virtual_clock,
+            time: Driver::new(self.virtual_clock),
         });
         core.shared.set_owner_core(&*core);
         Executor { core }
@@ -601,12 +684,41 @@ impl<F: Future> Future for Run<'_, F> {
                 return Poll::Ready(value);
             }
             if !tick.has_ready {
+                if core.time.is_virtual() && core.time.jump_to_next_deadline() {
+                    continue; // virtual time: the next timer is due now
+                }
+                this.arm_alarm(cx);
                 return Poll::Pending;
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+impl<F> Run<'_, F> {
+    /// With nothing ready, the outer executor must still be woken at greenloop's next timer
+    /// deadline: an async-io timer does it (async-io's reactor wakes the outer waker).
+    #[cfg(feature = "async-io")]
+    fn arm_alarm(&mut self, cx: &mut Context<'_>) {
+        let time = &self.executor.core.time;
+        match time.next_deadline() {
+            Some(deadline) if !time.is_virtual() => {
+                let alarm = self
+                    .alarm
+                    .get_or_insert_with(|| async_io::Timer::at(deadline));
+                alarm.set_at(deadline);
+                // Registers the outer waker with async-io; it fires at the deadline.
+                let _ = Pin::new(alarm).poll(cx);
+            }
+            _ => self.alarm = None,
+        }
+    }
+
+    /// Without the `async-io` feature, a `Run` future whose tasks wait only on timers relies
+    /// on its outer executor to poll it again by the deadline.
+    #[cfg(not(feature = "async-io"))]
+    fn arm_alarm(&mut self, _cx: &mut Context<'_>) {}
 }
 
 impl<F> Drop for Run<'_, F> {
@@ -619,7 +731,9 @@ impl<F> Drop for Run<'_, F> {
 
 impl<F> fmt::Debug for Run<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Run").field("executor", self.executor).finish_non_exhaustive()
+        f.debug_struct("Run")
+            .field("executor", self.executor)
+            .finish_non_exhaustive()
     }
 }
 
@@ -629,13 +743,19 @@ impl<F> fmt::Debug for Run<'_, F> {
 struct Entered<'a> {
     core: &'a Core,
     _enter: context::Enter,
+    /// Makes the executor's timer driver the one `sleep` uses.
+    _time: time_driver::EnterGuard,
 }
 
 impl<'a> Entered<'a> {
     fn new(core: &'a Core) -> Entered<'a> {
         let enter = context::enter(core);
         core.active.set(true);
-        Entered { core, _enter: enter }
+        Entered {
+            core,
+            _enter: enter,
+            _time: time_driver::enter(&core.time),
+        }
     }
 }
 
@@ -685,7 +805,8 @@ impl Core {
         }
         {
             let mut tasks = self.tasks.borrow_mut();
-            let slot = u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
+            let slot =
+                u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
             // SAFETY: just allocated; owner thread (I3).
             unsafe { task.as_ref() }.slot.set(slot);
             tasks.push(task);
@@ -703,6 +824,8 @@ impl Core {
     /// that are ready now, each once, in order (or shuffled for `Schedule::Random`).
     fn tick(&self, main: &mut dyn FnMut()) -> Tick {
         self.woken.set(0);
+        // asyncio: expired timers become ready first, earliest deadline first.
+        self.time.fire_expired();
         self.drain_inject();
         let batch = self.queue.len();
         if matches!(self.schedule, Schedule::Random(_)) && batch > 1 {
@@ -725,6 +848,23 @@ impl Core {
         tick
     }
 
+    /// Nothing is ready: park until a wake or the next timer deadline; on a virtual clock,
+    /// jump to that deadline instead of waiting.
+    fn wait_for_work(&self) {
+        if self.time.is_virtual() {
+            if self.time.jump_to_next_deadline() {
+                return;
+            }
+            self.shared.park(None);
+        } else {
+            let timeout = self
+                .time
+                .next_deadline()
+                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+            self.shared.park(timeout);
+        }
+    }
+
     /// Moves remote wakes into the local run queue.
     fn drain_inject(&self) {
         let mut entries = std::mem::take(&mut *self.inject.borrow_mut());
@@ -734,7 +874,9 @@ impl Core {
                 Inject::Task(task) => {
                     let ptr = task.as_ptr();
                     // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
-                    unsafe { ptr.as_ref() }.remote_queued.store(false, std::sync::atomic::Ordering::Release);
+                    unsafe { ptr.as_ref() }
+                        .remote_queued
+                        .store(false, std::sync::atomic::Ordering::Release);
                     // SAFETY: the entry's reference keeps the task alive; owner thread, inside
                     // the executor (I8).
                     unsafe { self.wake_local(ptr) };
@@ -777,11 +919,8 @@ impl Core {
                         EndPoll::Cancel => {
                             tick.completed += 1;
                             // SAFETY: no longer RUNNING, not complete: the future may be
-                            // dropped (I6); then the task completes.
-                            unsafe {
-                                Header::cancel_future(task);
-                                self.complete(task);
-                            }
+                            // dropped (I6).
+                            unsafe { self.cancel(task) };
                         }
                     },
                 }
@@ -818,7 +957,10 @@ impl Core {
     /// Installs the future of a `block_on`, queued for its first poll.
     fn set_main(&self, main: &Arc<MainWake>) -> MainGuard<'_> {
         self.adopt_main(main);
-        MainGuard { core: self, main: Arc::as_ptr(main) }
+        MainGuard {
+            core: self,
+            main: Arc::as_ptr(main),
+        }
     }
 
     /// Makes `main` the executor's main future and queues its first poll (no-op if it already is).
@@ -841,6 +983,18 @@ impl Core {
             self.main.set(std::ptr::null());
             self.main_queued.set(false);
         }
+    }
+
+    /// Drops the task's future (cancellation) and completes it.
+    ///
+    /// # Safety
+    /// Owner thread; the task is neither `COMPLETE` nor `RUNNING` (I6); the caller holds a
+    /// reference.
+    pub(crate) unsafe fn cancel(&self, task: NonNull<Header>) {
+        // SAFETY: per the caller: not running, not complete, owner thread.
+        unsafe { Header::cancel_future(task) };
+        // SAFETY: the future is gone now.
+        unsafe { self.complete(task) };
     }
 
     /// The future is gone: wake the joiner, drop a detached output, release if not queued.
@@ -904,7 +1058,10 @@ impl Core {
         // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
         // non-null means the executor is alive (I9).
         let core = unsafe { &*core };
-        core.names.borrow().get(&header.id).map(|name| name.to_string())
+        core.names
+            .borrow()
+            .get(&header.id)
+            .map(|name| name.to_string())
     }
 }
 
@@ -962,7 +1119,8 @@ where
 pub(crate) fn current_task_id() -> Option<TaskId> {
     context::with_core(|core| {
         // SAFETY: `current` is set only while the tick polls that task, which is alive (I2).
-        core.and_then(|core| core.current.get()).map(|task| unsafe { task.as_ref() }.id)
+        core.and_then(|core| core.current.get())
+            .map(|task| unsafe { task.as_ref() }.id)
     })
 }
 

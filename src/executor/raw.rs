@@ -222,9 +222,11 @@ impl Header {
 /// # Safety
 /// `ptr` points to a live `TaskCell<F>` (I1) and the caller has exclusive access to its stage.
 unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
-    let cell = ptr.cast::<TaskCell<F>>();
-    // SAFETY: I1 makes the cast valid; the caller guarantees exclusive access to the stage.
-    unsafe { &mut *(*cell.as_ptr()).stage.get() }
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
+    // SAFETY: I1 makes the cast valid and the cell is live (caller), so the field is in bounds.
+    let stage: &UnsafeCell<Stage<F>> = unsafe { &(*cell).stage };
+    // SAFETY: the caller guarantees exclusive access to the stage.
+    unsafe { &mut *stage.get() }
 }
 
 /// Replaces the stage, dropping the old contents in place (the future must not move, I7).
@@ -303,9 +305,11 @@ unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
 /// The last reference is gone (I2) and the stage is `Consumed` (I5).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: allocated by `allocate` as a Box<TaskCell<F>> (I1); no references remain (I2).
-    let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
-    // SAFETY: we own the cell now; reading the stage is exclusive.
-    debug_assert!(matches!(unsafe { &*cell.stage.get() }, Stage::Consumed), "freed a task that still held its future or output");
+    let mut cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
+    debug_assert!(
+        matches!(cell.stage.get_mut(), Stage::Consumed),
+        "freed a task that still held its future or output"
+    );
     // The stage is Consumed, so this drops only the header's `Arc<Shared>` and join waker, both
     // Send + Sync: sound on any thread.
     drop(cell);

@@ -227,9 +227,15 @@ impl Shared {
         }
         remote.parked = true;
         remote = match timeout {
-            None => self.unparked.wait(remote).unwrap_or_else(PoisonError::into_inner),
+            None => self
+                .unparked
+                .wait(remote)
+                .unwrap_or_else(PoisonError::into_inner),
             Some(timeout) => {
-                self.unparked.wait_timeout(remote, timeout).unwrap_or_else(PoisonError::into_inner).0
+                self.unparked
+                    .wait_timeout(remote, timeout)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
             }
         };
         remote.parked = false;
@@ -299,7 +305,10 @@ pub(crate) struct MainWake {
 
 impl MainWake {
     pub(crate) fn new(shared: Arc<Shared>) -> Arc<MainWake> {
-        Arc::new(MainWake { shared, remote_queued: AtomicBool::new(false) })
+        Arc::new(MainWake {
+            shared,
+            remote_queued: AtomicBool::new(false),
+        })
     }
 
     /// The owner thread took this entry out of the inject queue.
@@ -321,10 +330,11 @@ impl Wake for MainWake {
             }
             _ => false,
         });
-        if !local && !self.remote_queued.swap(true, Ordering::AcqRel) {
-            if self.shared.push(Inject::Main(Arc::clone(self))).is_err() {
-                self.remote_queued.store(false, Ordering::Release);
-            }
+        if !local
+            && !self.remote_queued.swap(true, Ordering::AcqRel)
+            && self.shared.push(Inject::Main(Arc::clone(self))).is_err()
+        {
+            self.remote_queued.store(false, Ordering::Release);
         }
     }
 }

@@ -91,7 +91,9 @@ pub(crate) enum Cancel {
 impl State {
     /// A freshly spawned task: queued for its first poll, with a `JoinHandle`.
     pub(crate) fn new_spawned(named: bool) -> State {
-        State(Cell::new(SCHEDULED | HANDLE | if named { NAMED } else { 0 }))
+        State(Cell::new(
+            SCHEDULED | HANDLE | if named { NAMED } else { 0 },
+        ))
     }
 
     fn get(&self) -> u8 {
@@ -119,8 +121,14 @@ impl State {
     /// The tick popped the task from the run queue.
     pub(crate) fn start_poll(&self) -> StartPoll {
         let s = self.get();
-        debug_assert!(s & SCHEDULED != 0, "popped a task that was not SCHEDULED: {s:#010b}");
-        debug_assert!(s & (RUNNING | RELEASED) == 0, "popped a running or released task: {s:#010b}");
+        debug_assert!(
+            s & SCHEDULED != 0,
+            "popped a task that was not SCHEDULED: {s:#010b}"
+        );
+        debug_assert!(
+            s & (RUNNING | RELEASED) == 0,
+            "popped a running or released task: {s:#010b}"
+        );
         if s & COMPLETE != 0 {
             self.set(s & !SCHEDULED);
             StartPoll::Release
@@ -133,7 +141,10 @@ impl State {
     /// The poll returned `Pending`.
     pub(crate) fn end_poll(&self) -> EndPoll {
         let s = self.get();
-        debug_assert!(s & RUNNING != 0, "end_poll on a task that was not RUNNING: {s:#010b}");
+        debug_assert!(
+            s & RUNNING != 0,
+            "end_poll on a task that was not RUNNING: {s:#010b}"
+        );
         if s & CANCELLED != 0 {
             self.set(s & !(RUNNING | NOTIFIED));
             EndPoll::Cancel
@@ -151,7 +162,10 @@ impl State {
         let s = self.get();
         debug_assert!(s & COMPLETE == 0, "completed twice: {s:#010b}");
         self.set((s & !(RUNNING | NOTIFIED | CANCELLED)) | COMPLETE);
-        Complete { keep_output: s & HANDLE != 0, release_now: s & SCHEDULED == 0 }
+        Complete {
+            keep_output: s & HANDLE != 0,
+            release_now: s & SCHEDULED == 0,
+        }
     }
 
     /// `JoinHandle::cancel`.
@@ -222,7 +236,11 @@ mod tests {
         let s = State::new_spawned(false);
         assert_eq!(s.start_poll(), StartPoll::Poll);
         assert_eq!(s.wake(), Wake::Nothing);
-        assert_eq!(s.wake(), Wake::Nothing, "a second wake while running is absorbed");
+        assert_eq!(
+            s.wake(),
+            Wake::Nothing,
+            "a second wake while running is absorbed"
+        );
         assert_eq!(s.end_poll(), EndPoll::Reschedule);
         assert_eq!(s.wake(), Wake::Nothing, "already queued");
     }

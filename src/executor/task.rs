@@ -71,13 +71,19 @@ impl fmt::Display for TaskId {
 pub struct JoinHandle<T> {
     task: NonNull<Header>,
     /// `!Send`/`!Sync` (owner thread only, I3), and the output type.
-    _marker: PhantomData<(Rc<()>, fn() -> T)>,
+    _marker: PhantomData<NotSendOutput<T>>,
 }
+
+/// `Rc` makes the handle `!Send`; `fn() -> T` carries the output type without owning one.
+type NotSendOutput<T> = (Rc<()>, fn() -> T);
 
 impl<T> JoinHandle<T> {
     /// Takes over the handle's reference to `task` (I2).
     pub(crate) fn new(task: NonNull<Header>) -> JoinHandle<T> {
-        JoinHandle { task, _marker: PhantomData }
+        JoinHandle {
+            task,
+            _marker: PhantomData,
+        }
     }
 
     fn header(&self) -> &Header {
@@ -113,9 +119,7 @@ impl<T> JoinHandle<T> {
                 // points to it; we are on its thread because a JoinHandle is !Send (I9, I10).
                 let core = unsafe { &*core };
                 // SAFETY: owner thread, not RUNNING and not COMPLETE (checked by `cancel`) (I6).
-                unsafe { Header::cancel_future(self.task) };
-                // SAFETY: as above; the future is gone, so the task may complete.
-                unsafe { core.complete(self.task) };
+                unsafe { core.cancel(self.task) };
             }
         }
     }
@@ -244,8 +248,19 @@ impl JoinError {
     }
 
     fn new(header: &Header, kind: Kind) -> JoinError {
-        let name = if header.state.is_named() { Core::name_of(header) } else { None };
-        JoinError { inner: Box::new(Inner { id: header.id, name, location: header.location, kind }) }
+        let name = if header.state.is_named() {
+            Core::name_of(header)
+        } else {
+            None
+        };
+        JoinError {
+            inner: Box::new(Inner {
+                id: header.id,
+                name,
+                location: header.location,
+                kind,
+            }),
+        }
     }
 
     /// Whether the task was cancelled.
@@ -291,7 +306,9 @@ impl JoinError {
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.inner.kind {
             Kind::Panicked(payload) => payload,
-            Kind::Cancelled => panic!("JoinError::into_panic on a task that was cancelled, not panicked"),
+            Kind::Cancelled => {
+                panic!("JoinError::into_panic on a task that was cancelled, not panicked")
+            }
         }
     }
 

@@ -66,7 +66,8 @@ pub(crate) unsafe fn schedule(task: NonNull<Header>) {
 
 fn header(data: *const ()) -> NonNull<Header> {
     // Our wakers are only ever built from a non-null task pointer (`borrowed`, `clone`).
-    NonNull::new(data.cast_mut().cast::<Header>()).expect("greenloop waker with a null task pointer")
+    NonNull::new(data.cast_mut().cast::<Header>())
+        .expect("greenloop waker with a null task pointer")
 }
 
 unsafe fn clone(data: *const ()) -> RawWaker {
