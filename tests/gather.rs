@@ -16,7 +16,9 @@ use greenloop::gather::{gather, try_gather};
 
 mod join_support;
 
-use join_support::{Boxed, DropFlag, Gate, Harness, counted, yield_times};
+use join_support::{
+    Boxed, DropFlag, Gate, Harness, counted, secs_since, virtual_block_on, yield_times,
+};
 
 // === gather ===
 
@@ -509,4 +511,47 @@ fn gathers_of_send_futures_are_send() {
     assert_send(&greenloop::race::race([ready()]));
     assert_send(&greenloop::race::as_completed([ready()]));
     assert_send(&greenloop::race!(ready(), ready()));
+}
+
+// === timeouts ===
+
+#[test]
+fn a_timeout_over_a_gather_drops_every_unfinished_child_at_the_deadline() {
+    use greenloop::time::{Elapsed, now, sleep, timeout};
+    use std::time::Duration;
+    virtual_block_on(async {
+        let start = now();
+        let finished = Rc::new(RefCell::new(Vec::new()));
+        let flags: Vec<Rc<Cell<bool>>> = (0..3).map(|_| Rc::default()).collect();
+        let children = [1, 2, 10].into_iter().zip(&flags).map(|(secs, flag)| {
+            let guard = DropFlag(Rc::clone(flag));
+            let finished = Rc::clone(&finished);
+            async move {
+                let _guard = guard;
+                sleep(Duration::from_secs(secs)).await;
+                finished.borrow_mut().push(secs);
+            }
+        });
+        let result = timeout(Duration::from_secs(5), gather(children)).await;
+        assert_eq!(result, Err(Elapsed::new()));
+        assert_eq!(secs_since(start), 5, "the timeout fired at its deadline");
+        assert_eq!(*finished.borrow(), [1, 2]);
+        assert!(flags.iter().all(|f| f.get()), "every child was dropped");
+    });
+}
+
+#[test]
+fn a_gather_that_finishes_in_time_returns_its_outputs_when_the_slowest_child_does() {
+    use greenloop::time::{now, sleep, timeout};
+    use std::time::Duration;
+    virtual_block_on(async {
+        let start = now();
+        let children = [3, 1, 2].map(|secs| async move {
+            sleep(Duration::from_secs(secs)).await;
+            secs
+        });
+        let result = timeout(Duration::from_secs(5), gather(children)).await;
+        assert_eq!(result, Ok(vec![3, 1, 2]));
+        assert_eq!(secs_since(start), 3);
+    });
 }

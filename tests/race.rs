@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures::StreamExt;
 use greenloop::gather::gather;
 use greenloop::race::{as_completed, race};
-use join_support::{Boxed, DropFlag, Gate, Harness};
+use join_support::{Boxed, DropFlag, Gate, Harness, secs_since, virtual_block_on};
 use proptest::prelude::*;
 
 // === race ===
@@ -184,4 +184,59 @@ proptest! {
         prop_assert_eq!(harness.poll(&mut all), Poll::Ready((0..order.len()).collect::<Vec<_>>()));
         prop_assert_eq!(completed, order);
     }
+}
+
+// === timeouts ===
+
+#[test]
+fn as_completed_with_a_timeout_per_item_can_be_resumed_after_a_timeout() {
+    use greenloop::time::{Elapsed, now, sleep, timeout};
+    use std::time::Duration;
+    virtual_block_on(async {
+        let start = now();
+        let mut done = as_completed([3, 1, 8].map(|secs| async move {
+            sleep(Duration::from_secs(secs)).await;
+            secs
+        }));
+        assert_eq!(
+            timeout(Duration::from_secs(2), done.next()).await,
+            Ok(Some(1))
+        );
+        assert_eq!(
+            timeout(Duration::from_secs(2), done.next()).await,
+            Ok(Some(3))
+        );
+        assert_eq!(
+            timeout(Duration::from_secs(2), done.next()).await,
+            Err(Elapsed::new())
+        );
+        assert_eq!(secs_since(start), 5);
+        // asyncio's `as_completed(timeout=)` gives up for good; this stream can be resumed.
+        assert_eq!(
+            timeout(Duration::from_secs(60), done.next()).await,
+            Ok(Some(8))
+        );
+        assert_eq!(secs_since(start), 8);
+        assert_eq!(
+            timeout(Duration::from_secs(60), done.next()).await,
+            Ok(None)
+        );
+    });
+}
+
+#[test]
+fn race_against_a_sleep_is_a_timeout() {
+    use greenloop::time::sleep;
+    use std::time::Duration;
+    virtual_block_on(async {
+        let work = async {
+            sleep(Duration::from_secs(10)).await;
+            Some("done")
+        };
+        let deadline = async {
+            sleep(Duration::from_secs(3)).await;
+            None
+        };
+        assert_eq!(greenloop::race!(work, deadline).await, None);
+    });
 }

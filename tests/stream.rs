@@ -366,3 +366,36 @@ fn close_during_an_abandoned_next_lets_the_body_finish_its_await_then_clean_up()
     );
     assert_eq!(poll_once(&mut numbers.next(), &waker), Poll::Ready(None));
 }
+
+// === timeouts ===
+
+#[test]
+fn a_timed_out_next_leaves_the_generator_closable_with_its_async_cleanup() {
+    use greenloop::time::{Elapsed, now, sleep, timeout};
+    use join_support::{secs_since, virtual_block_on};
+    use std::time::Duration;
+    let trace = Trace::default();
+    let t = trace.clone();
+    virtual_block_on(async move {
+        let start = now();
+        let mut slow = generator(|mut y| async move {
+            loop {
+                sleep(Duration::from_secs(10)).await;
+                if let Err(closed) = y.yield_("tick").await {
+                    sleep(Duration::from_secs(1)).await;
+                    t.log("cleaned up");
+                    return Err(closed);
+                }
+            }
+        });
+        assert_eq!(
+            timeout(Duration::from_secs(3), slow.next()).await,
+            Err(Elapsed::new())
+        );
+        // The body is mid-sleep; close lets it finish that sleep, then clean up at its yield.
+        slow.close().await;
+        assert_eq!(secs_since(start), 11);
+        assert_eq!(slow.next().await, None);
+    });
+    assert_eq!(trace.take(), ["cleaned up"]);
+}

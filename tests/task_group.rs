@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use greenloop::task_group::{TaskError, TaskGroup};
 use greenloop::{block_on, yield_now};
-use join_support::{forever, yield_times};
+use join_support::{DropFlag, forever, secs_since, virtual_block_on, yield_times};
 
 // === TaskGroup ===
 
@@ -218,6 +218,65 @@ fn a_deadline_that_wins_the_race_against_join_cancels_the_group() {
         assert!(
             cancelled.get(),
             "dropping the join future cancelled the task"
+        );
+    });
+}
+
+#[test]
+fn a_timeout_over_join_cancels_the_groups_tasks_at_the_deadline() {
+    use greenloop::time::{Elapsed, now, sleep, timeout};
+    use std::time::Duration;
+    virtual_block_on(async {
+        let start = now();
+        let (fast_done, slow_cancelled) = (Rc::new(Cell::new(false)), Rc::new(Cell::new(false)));
+        let group = TaskGroup::<(), ()>::new();
+        let flag = Rc::clone(&fast_done);
+        group.spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            flag.set(true);
+            Ok(())
+        });
+        let guard = DropFlag(Rc::clone(&slow_cancelled));
+        group.spawn(async move {
+            let _guard = guard;
+            sleep(Duration::from_secs(60)).await;
+            Ok(())
+        });
+        let result = timeout(Duration::from_secs(2), group.join()).await;
+        assert!(matches!(result, Err(Elapsed { .. })));
+        assert_eq!(secs_since(start), 2);
+        assert!(fast_done.get());
+        assert!(
+            slow_cancelled.get(),
+            "the group was dropped with the join future"
+        );
+    });
+}
+
+#[test]
+fn a_failure_inside_a_timed_out_group_is_reported_before_the_deadline() {
+    use greenloop::time::{now, sleep, timeout};
+    use std::time::Duration;
+    virtual_block_on(async {
+        let start = now();
+        let group = TaskGroup::<(), &str>::new();
+        group.spawn(async {
+            sleep(Duration::from_secs(1)).await;
+            Err("failed at 1s")
+        });
+        group.spawn(async {
+            sleep(Duration::from_secs(60)).await;
+            Ok(())
+        });
+        let failures = timeout(Duration::from_secs(10), group.join())
+            .await
+            .expect("the failure ends the group before the deadline")
+            .unwrap_err();
+        assert!(matches!(failures[..], [TaskError::Failed("failed at 1s")]));
+        assert_eq!(
+            secs_since(start),
+            1,
+            "the sibling was cancelled, not awaited"
         );
     });
 }

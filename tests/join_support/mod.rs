@@ -124,3 +124,16 @@ impl Trace {
         std::mem::take(&mut self.0.borrow_mut())
     }
 }
+
+/// Runs `future` on a fresh executor with a virtual clock: sleeps cost no real time.
+pub(crate) fn virtual_block_on<F: Future>(future: F) -> F::Output {
+    greenloop::Executor::builder()
+        .virtual_clock()
+        .build()
+        .block_on(future)
+}
+
+/// Virtual seconds elapsed since `start`.
+pub(crate) fn secs_since(start: std::time::Instant) -> u64 {
+    (greenloop::time::now() - start).as_secs()
+}
