@@ -29,8 +29,12 @@
 
 mod executor;
 pub mod future;
+pub mod gather;
+pub mod race;
+pub mod stream;
 pub mod sync;
 pub mod task;
+pub mod task_group;
 pub mod time;
 
 pub use executor::{
