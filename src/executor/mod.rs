@@ -708,8 +708,12 @@ impl<F> Run<'_, F> {
                     .alarm
                     .get_or_insert_with(|| async_io::Timer::at(deadline));
                 alarm.set_at(deadline);
-                // Registers the outer waker with async-io; it fires at the deadline.
-                let _ = Pin::new(alarm).poll(cx);
+                // Registers the outer waker with async-io; it fires at the deadline. If the
+                // deadline has already passed, the timer is ready without registering
+                // anything: ask to be polled again at once, and the next tick fires it.
+                if Pin::new(alarm).poll(cx).is_ready() {
+                    cx.waker().wake_by_ref();
+                }
             }
             _ => self.alarm = None,
         }

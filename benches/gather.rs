@@ -1,0 +1,144 @@
+//! Benchmarks for gather and async generators, each measured side by side with its peers in the
+//! same run.
+//!
+//! Every contender except tokio's `JoinSet` (which needs tokio's runtime) runs on greenloop's
+//! executor, so the spawned-task rows compare ways of joining on one executor, and the `JoinSet`
+//! row adds tokio's spawn cost to its join cost. The generator rows hand over 1M items (the issue
+//! asks for 10M; scaled down to keep runs short on a shared machine, the cost is per item).
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+
+const CHILDREN: u64 = 100_000;
+const ITEMS: u64 = 1_000_000;
+
+// Stresses the per-child overhead of a join: 100k futures that are ready on their first poll.
+fn gather_ready(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gather_100k_ready");
+    group.sample_size(10);
+    let executor = greenloop::Executor::new();
+    let children = || (0..CHILDREN).map(|i| async move { black_box(i) });
+    group.bench_function(BenchmarkId::new("greenloop::gather", CHILDREN), |b| {
+        b.iter(|| {
+            executor
+                .block_on(greenloop::gather::gather(children()))
+                .len()
+        })
+    });
+    group.bench_function(BenchmarkId::new("futures::join_all", CHILDREN), |b| {
+        b.iter(|| {
+            executor
+                .block_on(futures::future::join_all(children()))
+                .len()
+        })
+    });
+    group.bench_function(BenchmarkId::new("FuturesUnordered", CHILDREN), |b| {
+        b.iter(|| {
+            executor
+                .block_on(
+                    children()
+                        .collect::<FuturesUnordered<_>>()
+                        .collect::<Vec<_>>(),
+                )
+                .len()
+        })
+    });
+    group.finish();
+}
+
+// Stresses joining many handles: spawn 100k trivial tasks, then wait for all of their outputs.
+fn gather_tasks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("gather_100k_tasks");
+    group.sample_size(10);
+    let executor = greenloop::Executor::new();
+    let spawn_all = || {
+        (0..CHILDREN)
+            .map(|i| greenloop::spawn(async move { black_box(i) }))
+            .collect::<Vec<_>>()
+    };
+    group.bench_function(BenchmarkId::new("greenloop::gather", CHILDREN), |b| {
+        b.iter(|| executor.block_on(async { greenloop::gather::gather(spawn_all()).await.len() }))
+    });
+    group.bench_function(BenchmarkId::new("futures::join_all", CHILDREN), |b| {
+        b.iter(|| executor.block_on(async { futures::future::join_all(spawn_all()).await.len() }))
+    });
+    group.bench_function(BenchmarkId::new("FuturesUnordered", CHILDREN), |b| {
+        b.iter(|| {
+            executor.block_on(async {
+                spawn_all()
+                    .into_iter()
+                    .collect::<FuturesUnordered<_>>()
+                    .count()
+                    .await
+            })
+        })
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime");
+    group.bench_function(BenchmarkId::new("tokio::JoinSet", CHILDREN), |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let mut set = tokio::task::JoinSet::new();
+                for i in 0..CHILDREN {
+                    set.spawn(async move { black_box(i) });
+                }
+                set.join_all().await.len()
+            })
+        })
+    });
+    group.finish();
+}
+
+// Stresses the hand-over of one item from a producer to a consumer that sets the pace.
+fn generator(c: &mut Criterion) {
+    let mut group = c.benchmark_group("generator_1m_items");
+    group.sample_size(10);
+    let executor = greenloop::Executor::new();
+    group.bench_function(BenchmarkId::new("greenloop::generator", ITEMS), |b| {
+        b.iter(|| {
+            executor.block_on(
+                greenloop::stream::generator(|mut y| async move {
+                    for i in 0..ITEMS {
+                        y.yield_(black_box(i)).await?;
+                    }
+                    Ok(())
+                })
+                .fold(0u64, |sum, i| async move { sum.wrapping_add(i) }),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("futures::stream::unfold", ITEMS), |b| {
+        b.iter(|| {
+            executor.block_on(
+                futures::stream::unfold(0, |i| async move {
+                    (i < ITEMS).then(|| (black_box(i), i + 1))
+                })
+                .fold(0u64, |sum, i| async move { sum.wrapping_add(i) }),
+            )
+        })
+    });
+    group.bench_function(BenchmarkId::new("async-channel bounded(1)", ITEMS), |b| {
+        b.iter(|| {
+            executor.block_on(async {
+                let (tx, rx) = async_channel::bounded(1);
+                let producer = greenloop::spawn(async move {
+                    for i in 0..ITEMS {
+                        tx.send(black_box(i)).await.expect("the consumer is alive");
+                    }
+                });
+                let sum = rx
+                    .fold(0u64, |sum, i| async move { sum.wrapping_add(i) })
+                    .await;
+                producer.await.expect("the producer finished");
+                sum
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gather_ready, gather_tasks, generator);
+criterion_main!(benches);
