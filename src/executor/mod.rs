@@ -208,8 +208,8 @@ const RUN_TICK_BUDGET: usize = 64;
 pub(crate) struct Core {
     shared: Arc<Shared>,
     queue: RunQueue,
-    /// Every task the executor has not released, with `Header::slot` its index here.
-    tasks: RefCell<Vec<NonNull<Header>>>,
+    /// Every task the executor has not released, at index `Header::slot`.
+    tasks: RefCell<TaskList>,
     /// Names of the tasks spawned with one (`state` has NAMED).
     names: RefCell<HashMap<TaskId, Rc<str>>>,
     next_id: Cell<u64>,
@@ -570,16 +570,27 @@ impl Drop for Executor {
                 unsafe { task.as_ref() }.state.unschedule();
             }
         }
-        while let Some(task) = core.last_task() {
-            // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread (I3).
-            let header = unsafe { task.as_ref() };
-            header.state.unschedule(); // it may have been spawned during this drop
-            if header.state.is_complete() {
-                // SAFETY: complete and, after `unschedule`, not queued (I4).
-                unsafe { core.release(task) };
-            } else {
-                // SAFETY: no task is RUNNING during drop (no tick borrows the executor) (I6).
-                unsafe { core.cancel(task) };
+        // Destructors may spawn, cancel or release other tasks: work from snapshots until the
+        // list is empty, skipping entries released in the meantime.
+        loop {
+            let live = core.tasks.borrow().live();
+            if live.is_empty() {
+                break;
+            }
+            for (slot, task) in live {
+                if !core.tasks.borrow().holds(slot, task) {
+                    continue;
+                }
+                // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread.
+                let header = unsafe { task.as_ref() };
+                header.state.unschedule(); // it may have been spawned during this drop
+                if header.state.is_complete() {
+                    // SAFETY: complete and, after `unschedule`, not queued (I4).
+                    unsafe { core.release(task) };
+                } else {
+                    // SAFETY: no task is RUNNING during drop (no tick borrows the executor) (I6).
+                    unsafe { core.cancel(task) };
+                }
             }
         }
         core.queue.take_all();
@@ -632,7 +643,7 @@ impl ExecutorBuilder {
         let core = Box::new(Core {
             shared: Arc::new(Shared::new()),
             queue: RunQueue::default(),
-            tasks: RefCell::new(Vec::new()),
+            tasks: RefCell::new(TaskList::default()),
             names: RefCell::new(HashMap::new()),
             next_id: Cell::new(1),
             schedule: self.schedule,
@@ -807,14 +818,9 @@ impl Core {
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
         }
-        {
-            let mut tasks = self.tasks.borrow_mut();
-            let slot =
-                u32::try_from(tasks.len()).expect("greenloop: more than 4 billion live tasks");
-            // SAFETY: just allocated; owner thread (I3).
-            unsafe { task.as_ref() }.slot.set(slot);
-            tasks.push(task);
-        }
+        let slot = self.tasks.borrow_mut().insert(task);
+        // SAFETY: just allocated; owner thread (I3).
+        unsafe { task.as_ref() }.slot.set(slot);
         // `new_spawned` set SCHEDULED: queue it (I4).
         self.queue.push(Entry::Task(task));
         if !self.active.get() {
@@ -1032,25 +1038,12 @@ impl Core {
         // SAFETY: the executor's reference keeps it alive until the drop_ref below (I2).
         let header = unsafe { task.as_ref() };
         header.state.release();
-        let slot = header.slot.get() as usize;
-        {
-            let mut tasks = self.tasks.borrow_mut();
-            debug_assert_eq!(tasks[slot], task, "task list slot out of sync");
-            tasks.swap_remove(slot);
-            if let Some(moved) = tasks.get(slot) {
-                // SAFETY: listed tasks are alive (I2); owner thread (I3).
-                unsafe { moved.as_ref() }.slot.set(slot as u32);
-            }
-        }
+        self.tasks.borrow_mut().remove(header.slot.get(), task);
         if header.state.is_named() {
             self.names.borrow_mut().remove(&header.id);
         }
         // SAFETY: gives up the executor's reference (I2); may free the task.
         unsafe { Header::drop_ref(task) };
-    }
-
-    fn last_task(&self) -> Option<NonNull<Header>> {
-        self.tasks.borrow().last().copied()
     }
 
     /// The name of a task of the executor running on this thread, if it has one.
@@ -1066,6 +1059,59 @@ impl Core {
             .borrow()
             .get(&header.id)
             .map(|name| name.to_string())
+    }
+}
+
+/// The executor's list of live tasks: a slab whose freed slots are reused (a free list), so
+/// that releasing a task touches only its own slot, never another task's header.
+#[derive(Default)]
+struct TaskList {
+    slots: Vec<Option<NonNull<Header>>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+// === impl TaskList ===
+
+impl TaskList {
+    /// Stores `task`; returns its slot.
+    fn insert(&mut self, task: NonNull<Header>) -> u32 {
+        self.len += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(task);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len())
+                    .expect("greenloop: more than 4 billion live tasks");
+                self.slots.push(Some(task));
+                slot
+            }
+        }
+    }
+
+    fn remove(&mut self, slot: u32, task: NonNull<Header>) {
+        debug_assert!(self.holds(slot, task), "task list slot out of sync");
+        self.slots[slot as usize] = None;
+        self.free.push(slot);
+        self.len -= 1;
+    }
+
+    fn holds(&self, slot: u32, task: NonNull<Header>) -> bool {
+        self.slots.get(slot as usize) == Some(&Some(task))
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// A snapshot of the live tasks with their slots.
+    fn live(&self) -> Vec<(u32, NonNull<Header>)> {
+        let slots = self.slots.iter().enumerate();
+        slots
+            .filter_map(|(slot, task)| Some((slot as u32, (*task)?)))
+            .collect()
     }
 }
 
