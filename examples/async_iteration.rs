@@ -45,7 +45,10 @@ fn main() {
             Builder::new().name(name).spawn(async move {
                 let mut rounds = std::pin::pin!(rounds(name));
                 while let Some(message) = rounds.next().await {
-                    mailbox.put(message).await.expect("open until all producers end");
+                    mailbox
+                        .put(message)
+                        .await
+                        .expect("open until all producers end");
                 }
             })
         });

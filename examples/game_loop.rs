@@ -66,7 +66,10 @@ fn main() {
         if is_frame {
             // Scheduled frame times, not measured ones: the output is the same every run.
             let at = f64::from(frame) * FRAME.as_secs_f64();
-            println!("frame {frame} at {at:.1} s: enemies on screen: {}", enemies.get());
+            println!(
+                "frame {frame} at {at:.1} s: enemies on screen: {}",
+                enemies.get()
+            );
             frame += 1;
             next_frame += FRAME;
         } else {

@@ -63,10 +63,11 @@ fn main() {
         let producer = Builder::new()
             .name("producer")
             .spawn(producer(mailbox.clone()));
-        let consumer = Builder::new()
-            .name("consumer")
-            .spawn(consumer(mailbox));
+        let consumer = Builder::new().name("consumer").spawn(consumer(mailbox));
         let (timer, producer, consumer) = greenloop::gather!(timer, producer, consumer).await;
-        timer.and(producer).and(consumer).expect("a green thread panicked");
+        timer
+            .and(producer)
+            .and(consumer)
+            .expect("a green thread panicked");
     });
 }

@@ -80,7 +80,10 @@ fn async_iteration_interleaves_the_three_producers_round_by_round() {
         .flat_map(|n| ["a", "b", "c"].map(|p| format!("Round {p}{n}")))
         .collect();
     expected.push("[End of input]".to_owned());
-    assert_eq!(expected[..4], ["Round a1", "Round b1", "Round c1", "Round a2"]);
+    assert_eq!(
+        expected[..4],
+        ["Round a1", "Round b1", "Round c1", "Round a2"]
+    );
     assert_eq!(run_fast("async_iteration"), expected);
 }
 
