@@ -11,18 +11,27 @@
 //! Only what both runtimes promise is compared: the lines a single consumer prints (its
 //! queue's FIFO order), the FIFO start order of spawned tasks, and gather's results versus
 //! smol's join. Never interleavings that depend on wake order. Two adjustments make smol's
-//! real clock keep the same promises as greenloop's virtual one:
+//! real clock keep the promises greenloop's virtual one makes:
 //! - Sleeps are to absolute moments (`sleep_until(20)`, not `sleep(2)` ten times): on a
-//!   real clock, relative sleeps drift, and "Round 10" (18 s) could arrive after the 20 s
-//!   timer. The scenarios have 2 lesson seconds (10 ms) of margin between such events.
-//! - greenloop's sleep suspends at least once, and the task runs after the tasks already
-//!   ready (asyncio's model); async-io's `Timer` completes at its first poll when its moment
-//!   has passed. The smol adapter yields once after each timer to keep the promise, so a
-//!   late task cannot overtake one that its timer woke earlier.
+//!   real clock relative sleeps drift, and "Round 10" (18 s) could come after the 20 s timer.
+//! - Timers complete in deadline order, equal deadlines in creation order, even when the
+//!   process runs late. greenloop promises that (a tick fires every expired timer, in that
+//!   order, before the tasks run); async-io does not when the thread was busy: an expired
+//!   `Timer` completes at its first poll, while an older expired one waits until the reactor
+//!   next runs, which smol's executor postpones while tasks are ready. Under valgrind a late
+//!   start let the consumer of `consumer_sets_pace` race through rounds 11 to 17 before the
+//!   20 s timer was woken. So the smol adapter's `sleep_until` waits for its async-io `Timer`
+//!   and then for its turn in a thread-local list of pending sleeps ([`SleepOrder`]).
+//! - A greenloop sleep suspends at least once, and resumes after the tasks already ready
+//!   (asyncio's model); a late async-io `Timer` completes at its first poll. Under valgrind,
+//!   producer `a` of `async_iteration` once sent all five rounds before `b` and `c` had even
+//!   started. So the smol adapter also yields once after its timer.
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use futures::{Stream, StreamExt};
@@ -333,6 +342,63 @@ thread_local! {
     static SMOL: RefCell<Option<Rc<smol::LocalExecutor<'static>>>> = const { RefCell::new(None) };
 }
 
+/// The pending sleeps of the smol adapter, by `(deadline, creation number)`: a sleep whose
+/// timer fired completes only once it is the first, so sleeps complete in greenloop's order.
+#[derive(Default)]
+struct SleepOrder {
+    next: u64,
+    /// The waker of a sleep whose timer fired and that waits for its turn.
+    pending: BTreeMap<(Instant, u64), Option<Waker>>,
+}
+
+thread_local! {
+    static ORDER: RefCell<SleepOrder> = RefCell::default();
+}
+
+/// One sleep's place in [`SleepOrder`]; awaiting it waits for its turn. Dropping it (a
+/// cancelled sleep, or a completed one) hands the turn on.
+struct Turn {
+    key: (Instant, u64),
+}
+
+impl SleepOrder {
+    fn enter(deadline: Instant) -> Turn {
+        ORDER.with_borrow_mut(|order| {
+            order.next += 1;
+            let key = (deadline, order.next);
+            order.pending.insert(key, None);
+            Turn { key }
+        })
+    }
+}
+
+impl Future for Turn {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<()> {
+        ORDER.with_borrow_mut(|order| {
+            if order.pending.keys().next() == Some(&self.key) {
+                Poll::Ready(()) // `drop` removes the entry and wakes the next sleep.
+            } else {
+                order.pending.insert(self.key, Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let next = ORDER.with_borrow_mut(|order| {
+            order.pending.remove(&self.key);
+            order.pending.values().next().cloned().flatten()
+        });
+        if let Some(waker) = next {
+            waker.wake();
+        }
+    }
+}
+
 impl Runtime for Smol {
     type Queue<T: 'static> = SmolQueue<T>;
 
@@ -340,6 +406,7 @@ impl Runtime for Smol {
         let executor = Rc::new(smol::LocalExecutor::new());
         SMOL.set(Some(executor.clone()));
         START.set(Some(Instant::now()));
+        ORDER.with_borrow_mut(|order| order.pending.clear());
         let output = smol::block_on(executor.run(main));
         SMOL.set(None);
         output
@@ -351,9 +418,12 @@ impl Runtime for Smol {
     }
 
     async fn sleep_until(second: u64) {
-        async_io::Timer::at(start() + SMOL_SECOND * u32::try_from(second).unwrap()).await;
+        let deadline = start() + SMOL_SECOND * u32::try_from(second).unwrap();
+        let turn = SleepOrder::enter(deadline);
+        async_io::Timer::at(deadline).await;
         // Suspend at least once, behind the tasks already ready, as greenloop's sleep does.
         smol::future::yield_now().await;
+        turn.await;
     }
 
     fn join2<A: 'static, B: 'static>(
