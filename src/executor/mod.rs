@@ -63,6 +63,7 @@
 #[cfg(test)]
 mod alloc_tests;
 mod context;
+mod diag;
 mod raw;
 mod run_queue;
 mod state;
@@ -83,13 +84,14 @@ use std::time::{Duration, Instant};
 
 use crate::time::driver::{self as time_driver, Driver};
 
+pub use diag::{Deadlock, TaskDump, TaskInfo};
 pub use task::{JoinError, JoinHandle, TaskId};
 
 use raw::Header;
 use run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
 use state::{EndPoll, StartPoll};
 
-#[allow(unused_imports)] // used by sync/'s diagnostics
+#[cfg(test)] // sync::diag's unit tests; the executor's own diagnostics call it directly
 pub(crate) use waker::task_id_of;
 
 /// Order in which a tick polls the tasks that were ready when it began.
@@ -283,8 +285,9 @@ impl Executor {
     /// ready the thread parks until a wake arrives (from a task, a timer or another thread).
     ///
     /// # Panics
-    /// If this thread is already running an executor (a nested `block_on` would deadlock), or
-    /// if `future` panics (the panic propagates; the executor stays usable).
+    /// If this thread is already running an executor (a nested `block_on` would deadlock), if
+    /// `future` panics (the panic propagates; the executor stays usable), or on a deadlock:
+    /// with the [`Deadlock`] report as the message (see [`try_block_on`](Self::try_block_on)).
     ///
     /// # Examples
     /// ```
@@ -297,11 +300,47 @@ impl Executor {
     /// assert_eq!(out, 3);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.try_block_on(future) {
+            Ok(output) => output,
+            Err(deadlock) => panic!("{deadlock}"),
+        }
+    }
+
+    /// [`block_on`](Self::block_on), but a deadlock is returned as an error instead of a
+    /// panic: when no task is ready, no timer is pending, and every waker of every blocked
+    /// task (and of `future`) is held by greenloop's own primitives, nothing can ever happen
+    /// again, and the [`Deadlock`] report says who waits on what. A task waiting on anything
+    /// outside greenloop (async-io, a channel fed by another thread, any foreign future) is
+    /// never reported: it could still be woken.
+    ///
+    /// # Errors
+    /// [`Deadlock`] as above. The executor stays usable; its tasks stay alive.
+    ///
+    /// # Panics
+    /// As [`block_on`](Self::block_on), except on a deadlock.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let event = greenloop::sync::Event::new().with_name("never set");
+    /// let e = event.clone();
+    /// let report = ex
+    ///     .try_block_on(async move {
+    ///         greenloop::task::Builder::new().name("sleeper").spawn(async move { e.wait().await })
+    ///             .await
+    ///             .unwrap();
+    ///     })
+    ///     .unwrap_err();
+    /// let text = report.to_string();
+    /// assert!(text.contains("JoinHandle of task 1 \"sleeper\""), "{text}");
+    /// assert!(text.contains("Event::wait on \"never set\""), "{text}");
+    /// ```
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, Deadlock> {
         let core = &*self.core;
         let _enter = Entered::new(core);
         let main = MainWake::new(Arc::clone(&core.shared));
         let _main = core.set_main(&main);
-        let waker = Waker::from(main);
+        let waker = Waker::from(Arc::clone(&main));
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let mut output = None;
@@ -314,12 +353,32 @@ impl Executor {
                 }
             });
             if let Some(value) = output.take() {
-                return value;
+                return Ok(value);
             }
             if !tick.has_ready {
-                core.wait_for_work();
+                core.wait_for_work(Some(&main))?;
             }
         }
+    }
+
+    /// Every live task with its id, name, state, spawn location and what it waits on, as far
+    /// as greenloop can tell (its own primitives and join handles). Cheap enough to print
+    /// from a host loop or a signal handler's follow-up; it never blocks.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let queue = greenloop::sync::Queue::<u32>::bounded(4).with_name("jobs");
+    /// let q = queue.clone();
+    /// greenloop::task::Builder::new().name("worker").spawn_on(&ex, async move { q.get().await });
+    /// ex.run_until_stalled();
+    /// let dump = ex.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].waits_on(), ["Queue::get on \"jobs\" (empty, 0/4)"]);
+    /// println!("{dump}");
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        diag::dump(&self.core, None)
     }
 
     /// Runs `future` while driving this executor, as a future: for embedding greenloop in
@@ -860,18 +919,62 @@ impl Core {
 
     /// Nothing is ready: park until a wake or the next timer deadline; on a virtual clock,
     /// jump to that deadline instead of waiting.
-    fn wait_for_work(&self) {
+    /// With no timer pending, a `block_on` checks for a deadlock before parking for good.
+    fn wait_for_work(&self, main: Option<&Arc<MainWake>>) -> Result<(), Deadlock> {
         if self.time.is_virtual() {
             if self.time.jump_to_next_deadline() {
-                return;
+                return Ok(());
             }
-            self.shared.park(None);
-        } else {
-            let timeout = self
-                .time
-                .next_deadline()
-                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            self.shared.park(timeout);
+        } else if let Some(deadline) = self.time.next_deadline() {
+            self.shared
+                .park(Some(deadline.saturating_duration_since(Instant::now())));
+            return Ok(());
+        }
+        if let Some(deadlock) = main.and_then(|main| diag::find_deadlock(self, main)) {
+            return Err(deadlock);
+        }
+        self.shared.park(None);
+        Ok(())
+    }
+
+    /// Whether anything is ready or waits in the inject queue.
+    fn has_work(&self) -> bool {
+        !self.queue.is_empty() || self.shared.has_remote()
+    }
+
+    /// Calls `f` with a view of every live task (for diagnostics).
+    fn for_each_task(&self, mut f: impl FnMut(diag::TaskView<'_>)) {
+        let live = self.tasks.borrow().live();
+        for (_, task) in live {
+            // SAFETY: listed tasks are alive (the executor's reference, I2) and `f` runs no
+            // user code, so none is released meanwhile; owner thread (I3).
+            let header = unsafe { task.as_ref() };
+            // SAFETY: owner thread; the join waker is borrowed only for this call, during
+            // which no `JoinHandle::poll` or completion runs (I3).
+            let join_waker = unsafe { (*header.join_waker.get()).as_ref() };
+            let name = match header.state.is_named() {
+                true => self
+                    .names
+                    .borrow()
+                    .get(&header.id)
+                    .map(|name| name.to_string()),
+                false => None,
+            };
+            let remote_queued = header
+                .remote_queued
+                .load(std::sync::atomic::Ordering::Acquire);
+            f(diag::TaskView {
+                id: header.id,
+                name,
+                state: header.state.describe(),
+                location: header.location,
+                wakers: diag::wakers_of(
+                    diag::load_refs(&header.refs),
+                    header.state.has_handle(),
+                    remote_queued,
+                ),
+                join_waker,
+            });
         }
     }
 
@@ -1194,6 +1297,29 @@ pub(crate) fn current_task_id() -> Option<TaskId> {
 /// ```
 pub fn run<F: Future>(main: F) -> F::Output {
     Executor::new().block_on(main)
+}
+
+/// [`run`], but a deadlock is returned as an error instead of a panic (see
+/// [`Executor::try_block_on`]). The tasks still alive are cancelled either way.
+///
+/// # Errors
+/// [`Deadlock`]: nothing could ever make progress again.
+///
+/// # Panics
+/// As [`run`], except on a deadlock.
+///
+/// # Examples
+/// ```
+/// let lock = greenloop::sync::Lock::new(0).with_name("counter");
+/// let report = greenloop::try_run(async move {
+///     let _held = lock.lock().await;
+///     let _again = lock.lock().await; // not re-entrant: waits for itself
+/// })
+/// .unwrap_err();
+/// assert!(report.to_string().contains("counter"), "{report}");
+/// ```
+pub fn try_run<F: Future>(main: F) -> Result<F::Output, Deadlock> {
+    Executor::new().try_block_on(main)
 }
 
 /// The same as [`run`], under the name the Rust ecosystem uses.

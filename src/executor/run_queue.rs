@@ -311,6 +311,11 @@ impl MainWake {
         })
     }
 
+    /// Whether an inject entry (holding one `Arc`) exists for it.
+    pub(crate) fn is_remote_queued(&self) -> bool {
+        self.remote_queued.load(Ordering::Acquire)
+    }
+
     /// The owner thread took this entry out of the inject queue.
     pub(crate) fn clear_remote(&self) {
         self.remote_queued.store(false, Ordering::Release);

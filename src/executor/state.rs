@@ -208,6 +208,10 @@ impl State {
         self.get() & COMPLETE != 0
     }
 
+    pub(crate) fn has_handle(&self) -> bool {
+        self.get() & HANDLE != 0
+    }
+
     pub(crate) fn is_named(&self) -> bool {
         self.get() & NAMED != 0
     }
