@@ -39,25 +39,30 @@
 //! - **I4 run queue.** A task is in the local run queue exactly when `SCHEDULED` is set, at most
 //!   once. A `SCHEDULED` task is never released, so the executor's reference keeps queued
 //!   tasks alive. A task cancelled while queued stays queued, `COMPLETE`, until the tick pops
-//!   and releases it.
+//!   and releases it. Exception: during `Executor::drop` every task is unscheduled and the queue
+//!   is never popped again (it is discarded at the end), so its stale entries are never read.
+//!   The `block_on` future's entry (`Entry::Main`) is there exactly when `main_queued` is set.
 //! - **I5 stage.** The stage holds the future until `COMPLETE`; then the output until the
 //!   `JoinHandle` takes it or is dropped (immediately, if the handle is already gone). So when
 //!   the last reference goes the stage is empty, and freeing on another thread runs no user
 //!   code (the future and output may be `!Send`).
-//! - **I6 exclusive poll.** Only the tick polls, after `start_poll` set `RUNNING`: that poll is
-//!   the only access to the stage. A wake during it only sets `NOTIFIED`; a cancel during it only
-//!   sets `CANCELLED`. Nothing else touches the stage of a `RUNNING` task.
+//! - **I6 exclusive access.** The stage is touched under `RUNNING` only: the tick's poll (after
+//!   `start_poll`) and a cancel's drop of the future (after `start_cancel`) each set it first.
+//!   A wake meanwhile only sets `NOTIFIED`; a cancel meanwhile (even one from the future's own
+//!   destructor) only sets `CANCELLED`. Nothing else touches the stage of a `RUNNING` task.
 //! - **I7 pinning.** The future is never moved: it lives in the heap cell from spawn until it is
 //!   dropped in place.
 //! - **I8 local path.** The thread-local current executor (`context`) is non-null only while
-//!   that executor runs on this thread and is borrowed by the running call. A waker whose task
+//!   that executor runs on this thread and is borrowed by the running call (or is being dropped:
+//!   `enter_for_drop`, when `closing` makes every local wake return at once). A waker whose task
 //!   belongs to it is therefore on the owner thread, inside a tick or `block_on`, and may touch
 //!   the state and the run queue directly.
 //! - **I9 owner core.** `Shared::owner_core` points to the executor's `Core` while it exists and
 //!   is null afterwards; it is read and written only on the owner thread.
 //! - **I10 shutdown.** Dropping the executor drops every future still alive, releases every
-//!   task, and closes the inject queue, so that later remote wakes just give up their reference.
-//!   Hence an unfinished task implies a live executor.
+//!   task, and closes the inject queue, so that later remote wakes just give up their reference;
+//!   the closing step runs in a drop guard, so it happens even if something unwinds. Hence an
+//!   unfinished task implies a live executor.
 #![allow(unsafe_code)]
 
 #[cfg(test)]
@@ -622,6 +627,8 @@ impl Drop for Executor {
     fn drop(&mut self) {
         let core = &*self.core;
         let _enter = context::enter_for_drop(core);
+        // Runs even if something below unwinds, so that I9 and I10 hold regardless.
+        let _close = CloseOnDrop(core);
         core.closing.set(true);
         for entry in core.queue.take_all() {
             if let Entry::Task(task) = entry {
@@ -647,11 +654,22 @@ impl Drop for Executor {
                     // SAFETY: complete and, after `unschedule`, not queued (I4).
                     unsafe { core.release(task) };
                 } else {
-                    // SAFETY: no task is RUNNING during drop (no tick borrows the executor) (I6).
+                    // SAFETY: not RUNNING: no tick runs during drop, and a cancel in progress
+                    // holds RUNNING, so a re-entrant visit goes to the branch above (I6).
                     unsafe { core.cancel(task) };
                 }
             }
         }
+    }
+}
+
+/// The last step of `Executor::drop`: forget the run queue, close the inject queue (giving
+/// back its references), and null `owner_core` (I9, I10).
+struct CloseOnDrop<'a>(&'a Core);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        let core = self.0;
         core.queue.take_all();
         drop(core.shared.close());
         core.inject.borrow_mut().clear();
@@ -849,7 +867,9 @@ impl Drop for MainGuard<'_> {
     fn drop(&mut self) {
         if self.core.main.get() == self.main {
             self.core.main.set(std::ptr::null());
-            self.core.main_queued.set(false);
+            if self.core.main_queued.replace(false) {
+                self.core.queue.remove_main(); // so that `has_ready` stays true to its word
+            }
         }
     }
 }
@@ -904,6 +924,7 @@ impl Core {
         for _ in 0..batch {
             match self.queue.pop() {
                 Some(Entry::Task(task)) => self.run_task(task, &mut tick),
+                Some(Entry::Main) if !self.main_queued.get() => {} // stale: its block_on ended
                 Some(Entry::Main) => {
                     self.main_queued.set(false);
                     tick.polled += 1;
@@ -989,7 +1010,7 @@ impl Core {
                     // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
                     unsafe { ptr.as_ref() }
                         .remote_queued
-                        .store(false, std::sync::atomic::Ordering::Release);
+                        .swap(false, std::sync::atomic::Ordering::AcqRel);
                     // SAFETY: the entry's reference keeps the task alive; owner thread, inside
                     // the executor (I8).
                     unsafe { self.wake_local(ptr) };
@@ -1094,17 +1115,24 @@ impl Core {
     fn clear_main(&self, main: &Arc<MainWake>) {
         if self.main.get() == Arc::as_ptr(main) {
             self.main.set(std::ptr::null());
-            self.main_queued.set(false);
+            if self.main_queued.replace(false) {
+                self.queue.remove_main();
+            }
         }
     }
 
     /// Drops the task's future (cancellation) and completes it.
     ///
+    /// The future is dropped under `RUNNING` (`start_cancel`), like a poll: a destructor that
+    /// cancels the same task again gets `Deferred`, and a wake only sets `NOTIFIED` (I6).
+    ///
     /// # Safety
     /// Owner thread; the task is neither `COMPLETE` nor `RUNNING` (I6); the caller holds a
     /// reference.
     pub(crate) unsafe fn cancel(&self, task: NonNull<Header>) {
-        // SAFETY: per the caller: not running, not complete, owner thread.
+        // SAFETY: alive per the caller; owner thread.
+        unsafe { task.as_ref() }.state.start_cancel();
+        // SAFETY: RUNNING is now set by us, so this drop is the only access to the stage (I6).
         unsafe { Header::cancel_future(task) };
         // SAFETY: the future is gone now.
         unsafe { self.complete(task) };
@@ -1120,9 +1148,7 @@ impl Core {
         let header = unsafe { task.as_ref() };
         let done = header.state.complete();
         // SAFETY: owner thread; nothing else holds a borrow of the join waker (I3).
-        if let Some(joiner) = unsafe { (*header.join_waker.get()).take() } {
-            joiner.wake();
-        }
+        let joiner = unsafe { (*header.join_waker.get()).take() };
         if !done.keep_output {
             // SAFETY: complete and not running: exclusive access to the stage (I5, I6).
             unsafe { Header::drop_stage(task) };
@@ -1130,6 +1156,10 @@ impl Core {
         if done.release_now {
             // SAFETY: complete and not queued (I4).
             unsafe { self.release(task) };
+        }
+        if let Some(joiner) = joiner {
+            // A foreign waker may panic; the task's bookkeeping is done (tokio swallows it too).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| joiner.wake()));
         }
     }
 
