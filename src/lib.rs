@@ -39,7 +39,7 @@ pub mod time;
 
 pub use executor::{
     Deadlock, Executor, ExecutorBuilder, JoinError, JoinHandle, Run, Schedule, TaskDump, TaskId,
-    TaskInfo, Tick, block_on, run, spawn, try_run,
+    TaskInfo, Tick, TraceEvent, TraceKind, block_on, run, spawn, try_run,
 };
 pub use future::{YieldNow, yield_now};
 

@@ -150,3 +150,43 @@ fn the_task_dump_lists_every_live_task_with_what_it_waits_on() {
     assert!(lines[4].ends_with("ready"), "{dump}");
     assert!(dump.to_string().starts_with("5 live task(s)\n"));
 }
+
+#[test]
+fn the_scheduler_trace_of_a_tiny_producer_consumer_reads_like_the_lesson() {
+    let ex = greenloop::Executor::builder()
+        .virtual_clock()
+        .trace()
+        .build();
+    ex.block_on(async {
+        let queue = Queue::bounded(1);
+        let q = queue.clone();
+        Builder::new().name("producer").spawn(async move {
+            greenloop::time::sleep(Duration::from_secs(2)).await;
+            q.put("Round 1").await.unwrap();
+        });
+        assert_eq!(queue.get().await.unwrap(), "Round 1");
+    });
+    let lines: Vec<String> = ex.take_trace().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        [
+            "[  0.000s] poll main", // main spawns, then waits on get()
+            "[  0.000s] spawn task 1 \"producer\"",
+            "[  0.000s] poll task 1", // the producer starts its sleep
+            "[  2.000s] virtual clock jumps 2s", // nothing ready: time jumps
+            "[  2.000s] wake task 1",
+            "[  2.000s] 1 timer(s) fired",
+            "[  2.000s] poll task 1", // put hands the item to the waiting getter
+            "[  2.000s] wake main",
+            "[  2.000s] complete task 1",
+            "[  2.000s] poll main",
+        ]
+    );
+}
+
+#[test]
+fn tracing_is_off_by_default() {
+    let ex = greenloop::Executor::new();
+    ex.block_on(async { greenloop::spawn(async {}).await.unwrap() });
+    assert!(ex.take_trace().is_empty());
+}

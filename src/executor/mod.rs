@@ -73,6 +73,7 @@ mod raw;
 mod run_queue;
 mod state;
 mod task;
+mod trace;
 mod waker;
 
 use std::cell::{Cell, RefCell};
@@ -91,6 +92,7 @@ use crate::time::driver::{self as time_driver, Driver};
 
 pub use diag::{Deadlock, TaskDump, TaskInfo};
 pub use task::{JoinError, JoinHandle, TaskId};
+pub use trace::{TraceEvent, TraceKind};
 
 use raw::Header;
 use run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
@@ -194,6 +196,7 @@ pub struct Executor {
 pub struct ExecutorBuilder {
     schedule: Schedule,
     virtual_clock: bool,
+    trace: bool,
 }
 
 /// Future returned by [`Executor::run`]: drives the executor from another `block_on`.
@@ -237,6 +240,8 @@ pub(crate) struct Core {
     active: Cell<bool>,
     /// Timers and the clock (real or virtual), shared with every `Sleep`.
     time: Rc<Driver>,
+    /// The scheduler trace, when enabled.
+    tracer: Option<trace::Tracer>,
 }
 
 // === impl Executor ===
@@ -384,6 +389,31 @@ impl Executor {
     /// ```
     pub fn dump(&self) -> TaskDump {
         diag::dump(&self.core, None)
+    }
+
+    /// Takes the scheduler trace recorded so far (empty unless built with
+    /// [`ExecutorBuilder::trace`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().virtual_clock().trace().build();
+    /// ex.block_on(greenloop::time::sleep(std::time::Duration::from_secs(2)));
+    /// let trace: Vec<String> = ex.take_trace().iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(trace, [
+    ///     "[  0.000s] poll main",
+    ///     "[  2.000s] virtual clock jumps 2s",
+    ///     "[  2.000s] wake main",
+    ///     "[  2.000s] 1 timer(s) fired",
+    ///     "[  2.000s] poll main",
+    /// ]);
+    /// assert!(ex.take_trace().is_empty());
+    /// ```
+    pub fn take_trace(&self) -> Vec<TraceEvent> {
+        self.core
+            .tracer
+            .as_ref()
+            .map(trace::Tracer::take)
+            .unwrap_or_default()
     }
 
     /// Runs `future` while driving this executor, as a future: for embedding greenloop in
@@ -705,6 +735,25 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Records a scheduler trace (spawn, poll, wake, complete, timers fired, park, clock
+    /// jumps) for [`Executor::take_trace`]: a window on what the scheduler does, for learners
+    /// and for debugging an order. Off by default; when off it costs one branch per event.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().trace().build();
+    /// ex.spawn(async {});
+    /// ex.tick();
+    /// let trace: Vec<String> = ex.take_trace().iter().map(|e| e.to_string()).collect();
+    /// assert!(trace[0].ends_with("spawn task 1"));
+    /// assert!(trace[1].ends_with("poll task 1"));
+    /// assert!(trace[2].ends_with("complete task 1"));
+    /// ```
+    pub fn trace(mut self) -> ExecutorBuilder {
+        self.trace = true;
+        self
+    }
+
     /// The executor.
     ///
     /// # Examples
@@ -733,7 +782,12 @@ impl ExecutorBuilder {
             inject: RefCell::new(Vec::new()),
             active: Cell::new(false),
             time: Driver::new(self.virtual_clock),
+            tracer: None,
         });
+        let mut core = core;
+        if self.trace {
+            core.tracer = Some(trace::Tracer::new(core.time.now()));
+        }
         core.shared.set_owner_core(&*core);
         Executor { core }
     }
@@ -897,6 +951,10 @@ impl Core {
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
         }
+        self.trace(|| trace::TraceKind::Spawn {
+            task: id,
+            name: self.name(id),
+        });
         let slot = self.tasks.borrow_mut().insert(task);
         // SAFETY: just allocated; owner thread (I3).
         unsafe { task.as_ref() }.slot.set(slot);
@@ -914,7 +972,10 @@ impl Core {
     fn tick(&self, main: &mut dyn FnMut()) -> Tick {
         self.woken.set(0);
         // asyncio: expired timers become ready first, earliest deadline first.
-        self.time.fire_expired();
+        let fired = self.time.fire_expired();
+        if fired > 0 {
+            self.trace(|| trace::TraceKind::TimersFired(fired));
+        }
         self.drain_inject();
         let batch = self.queue.len();
         if matches!(self.schedule, Schedule::Random(_)) && batch > 1 {
@@ -928,6 +989,7 @@ impl Core {
                 Some(Entry::Main) => {
                     self.main_queued.set(false);
                     tick.polled += 1;
+                    self.trace(|| trace::TraceKind::Poll(None));
                     main();
                 }
                 None => break,
@@ -943,19 +1005,40 @@ impl Core {
     /// With no timer pending, a `block_on` checks for a deadlock before parking for good.
     fn wait_for_work(&self, main: Option<&Arc<MainWake>>) -> Result<(), Deadlock> {
         if self.time.is_virtual() {
+            let before = self.time.now();
             if self.time.jump_to_next_deadline() {
+                self.trace(|| trace::TraceKind::ClockJump {
+                    by: self.time.now() - before,
+                });
                 return Ok(());
             }
         } else if let Some(deadline) = self.time.next_deadline() {
-            self.shared
-                .park(Some(deadline.saturating_duration_since(Instant::now())));
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            self.trace(|| trace::TraceKind::Park {
+                timeout: Some(timeout),
+            });
+            self.shared.park(Some(timeout));
             return Ok(());
         }
         if let Some(deadlock) = main.and_then(|main| diag::find_deadlock(self, main)) {
             return Err(deadlock);
         }
+        self.trace(|| trace::TraceKind::Park { timeout: None });
         self.shared.park(None);
         Ok(())
+    }
+
+    /// Records a trace event, if tracing is on (the closure runs only then).
+    #[inline]
+    fn trace(&self, event: impl FnOnce() -> trace::TraceKind) {
+        if let Some(tracer) = &self.tracer {
+            tracer.record(self.time.now(), event());
+        }
+    }
+
+    /// A task's name, if it has one.
+    fn name(&self, id: TaskId) -> Option<String> {
+        self.names.borrow().get(&id).map(|name| name.to_string())
     }
 
     /// Whether anything is ready or waits in the inject queue.
@@ -1033,6 +1116,7 @@ impl Core {
             // SAFETY: complete and no longer queued: the executor may release it (I4).
             StartPoll::Release => unsafe { self.release(task) },
             StartPoll::Poll => {
+                self.trace(|| trace::TraceKind::Poll(Some(header.id)));
                 self.current.set(Some(task));
                 // SAFETY: start_poll set RUNNING (I6); the executor's reference keeps it alive.
                 let poll = unsafe { Header::poll(task) };
@@ -1047,6 +1131,7 @@ impl Core {
                     Poll::Pending => match header.state.end_poll() {
                         EndPoll::Idle => {}
                         EndPoll::Reschedule => {
+                            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
                             self.woken.set(self.woken.get() + 1);
                             self.queue.push(Entry::Task(task));
                         }
@@ -1073,6 +1158,7 @@ impl Core {
         // SAFETY: alive per the caller; owner thread (I3).
         let header = unsafe { task.as_ref() };
         if header.state.wake() == state::Wake::Schedule {
+            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
             self.woken.set(self.woken.get() + 1);
             self.queue.push(Entry::Task(task));
         }
@@ -1084,6 +1170,7 @@ impl Core {
             return;
         }
         self.main_queued.set(true);
+        self.trace(|| trace::TraceKind::Wake(None));
         self.woken.set(self.woken.get() + 1);
         self.queue.push(Entry::Main);
     }
@@ -1147,6 +1234,7 @@ impl Core {
         // SAFETY: alive per the caller; owner thread (I3).
         let header = unsafe { task.as_ref() };
         let done = header.state.complete();
+        self.trace(|| trace::TraceKind::Complete(header.id));
         // SAFETY: owner thread; nothing else holds a borrow of the join waker (I3).
         let joiner = unsafe { (*header.join_waker.get()).take() };
         if !done.keep_output {
