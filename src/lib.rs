@@ -38,8 +38,8 @@ pub mod task_group;
 pub mod time;
 
 pub use executor::{
-    Executor, ExecutorBuilder, JoinError, JoinHandle, Run, Schedule, TaskId, Tick, block_on, run,
-    spawn,
+    Deadlock, Executor, ExecutorBuilder, JoinError, JoinHandle, Run, Schedule, TaskDump, TaskId,
+    TaskInfo, Tick, TraceEvent, TraceKind, block_on, run, spawn, try_run,
 };
 pub use future::{YieldNow, yield_now};
 

@@ -5,6 +5,7 @@ mod common;
 
 use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -805,4 +806,163 @@ fn a_run_future_on_a_virtual_clock_jumps_time_when_idle() {
         greenloop::time::now()
     }));
     assert_eq!(at - origin, Duration::from_secs(3600));
+}
+
+// === regressions from the review of the unsafe core (issue 2) ===
+
+/// Where a task finds its own handle.
+type HandleSlot = Rc<std::cell::RefCell<Option<greenloop::JoinHandle<()>>>>;
+
+/// Cancels the task it lives in when dropped: a re-entrant cancel.
+struct CancelSelfOnDrop {
+    me: HandleSlot,
+    drops: Rc<Cell<u32>>,
+}
+
+impl Drop for CancelSelfOnDrop {
+    fn drop(&mut self) {
+        self.drops.set(self.drops.get() + 1);
+        if let Some(handle) = self.me.borrow().as_ref() {
+            handle.cancel();
+        }
+    }
+}
+
+fn self_cancelling_task(ex: &Executor) -> (HandleSlot, Rc<Cell<u32>>) {
+    let me = Rc::new(std::cell::RefCell::new(None));
+    let drops = Rc::new(Cell::new(0));
+    let guard = CancelSelfOnDrop {
+        me: me.clone(),
+        drops: drops.clone(),
+    };
+    let handle = ex.spawn(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    ex.tick();
+    *me.borrow_mut() = Some(handle);
+    (me, drops)
+}
+
+#[test]
+fn issue_2_a_cancel_reentered_from_the_futures_own_drop_drops_it_once() {
+    let ex = Executor::new();
+    let (me, drops) = self_cancelling_task(&ex);
+    me.borrow().as_ref().unwrap().cancel();
+    assert_eq!(drops.get(), 1);
+    let handle = me.borrow_mut().take().unwrap();
+    assert!(
+        futures::executor::block_on(handle)
+            .unwrap_err()
+            .is_cancelled()
+    );
+    assert!(ex.is_empty());
+}
+
+#[test]
+fn issue_2_a_cancel_reentered_during_executor_drop_drops_it_once() {
+    let ex = Executor::new();
+    let (me, drops) = self_cancelling_task(&ex);
+    drop(ex);
+    assert_eq!(drops.get(), 1);
+    me.borrow_mut().take();
+}
+
+#[test]
+fn issue_2_a_task_group_shared_by_its_members_is_dropped_once_at_shutdown() {
+    use greenloop::task_group::TaskGroup;
+    let drops = DropCounter::new();
+    let d = drops.clone();
+    greenloop::run(async move {
+        let group = Rc::new(TaskGroup::<(), ()>::new());
+        for _ in 0..2 {
+            let (g, token) = (Rc::clone(&group), d.token());
+            group.spawn(async move {
+                let _keep = (g, token);
+                std::future::pending::<()>().await;
+                Ok(())
+            });
+        }
+        drop(group);
+        greenloop::yield_now().await; // members start; run() then cancels them
+    });
+    assert_eq!(drops.count(), 2);
+}
+
+#[test]
+fn issue_2_a_panicking_join_waker_does_not_break_executor_drop() {
+    use std::future::Future;
+    struct PanickyWake;
+    impl std::task::Wake for PanickyWake {
+        fn wake(self: Arc<Self>) {
+            panic!("foreign waker panicked");
+        }
+    }
+    let drops = DropCounter::new();
+    let ex = Executor::new();
+    let mut joined = ex.spawn(std::future::pending::<()>());
+    let token = drops.token();
+    let other = ex.spawn(async move {
+        let _token = token;
+        std::future::pending::<()>().await;
+    });
+    ex.tick();
+    let waker = Waker::from(Arc::new(PanickyWake));
+    let pending = Pin::new(&mut joined).poll(&mut std::task::Context::from_waker(&waker));
+    assert!(pending.is_pending());
+    drop(ex); // the join waker panics inside: contained
+    assert_eq!(drops.count(), 1, "every future was dropped");
+    assert!(other.is_finished());
+    other.cancel(); // the executor is gone: a no-op, not a use-after-free
+}
+
+#[test]
+fn issue_2_dropping_the_old_hook_outside_the_lock_lets_it_wake_a_task() {
+    let ex = Executor::new();
+    let slot: Arc<std::sync::Mutex<Option<Waker>>> = Arc::default();
+    let s = slot.clone();
+    let handle = ex.spawn(std::future::poll_fn(move |cx| {
+        if s.lock().unwrap().is_some() {
+            return Poll::<()>::Pending;
+        }
+        *s.lock().unwrap() = Some(cx.waker().clone());
+        Poll::Pending
+    }));
+    ex.tick();
+    struct WakeOnDrop(Arc<std::sync::Mutex<Option<Waker>>>);
+    impl Drop for WakeOnDrop {
+        fn drop(&mut self) {
+            if let Some(waker) = self.0.lock().unwrap().take() {
+                waker.wake(); // e.g. the last async_channel::Sender closing its channel
+            }
+        }
+    }
+    let guard = WakeOnDrop(slot);
+    ex.on_wake(move || {
+        let _ = &guard;
+    });
+    ex.on_wake(|| {}); // drops the old hook, which wakes the task: no self-deadlock
+    assert!(ex.has_ready());
+    drop(handle);
+}
+
+#[test]
+fn issue_2_a_block_on_future_that_woke_itself_leaves_no_stale_entry() {
+    let ex = Executor::new();
+    ex.block_on(std::future::poll_fn(|cx| {
+        cx.waker().wake_by_ref();
+        Poll::Ready(())
+    }));
+    assert!(!ex.has_ready());
+    assert_eq!(ex.tick(), Tick::default(), "no phantom poll");
+    let polls = Cell::new(0);
+    ex.block_on(std::future::poll_fn(|cx| {
+        polls.set(polls.get() + 1);
+        if polls.get() == 1 {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(())
+    }));
+    assert_eq!(polls.get(), 2, "one wake, one poll");
 }

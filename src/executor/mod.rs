@@ -39,34 +39,41 @@
 //! - **I4 run queue.** A task is in the local run queue exactly when `SCHEDULED` is set, at most
 //!   once. A `SCHEDULED` task is never released, so the executor's reference keeps queued
 //!   tasks alive. A task cancelled while queued stays queued, `COMPLETE`, until the tick pops
-//!   and releases it.
+//!   and releases it. Exception: during `Executor::drop` every task is unscheduled and the queue
+//!   is never popped again (it is discarded at the end), so its stale entries are never read.
+//!   The `block_on` future's entry (`Entry::Main`) is there exactly when `main_queued` is set.
 //! - **I5 stage.** The stage holds the future until `COMPLETE`; then the output until the
 //!   `JoinHandle` takes it or is dropped (immediately, if the handle is already gone). So when
 //!   the last reference goes the stage is empty, and freeing on another thread runs no user
 //!   code (the future and output may be `!Send`).
-//! - **I6 exclusive poll.** Only the tick polls, after `start_poll` set `RUNNING`: that poll is
-//!   the only access to the stage. A wake during it only sets `NOTIFIED`; a cancel during it only
-//!   sets `CANCELLED`. Nothing else touches the stage of a `RUNNING` task.
+//! - **I6 exclusive access.** The stage is touched under `RUNNING` only: the tick's poll (after
+//!   `start_poll`) and a cancel's drop of the future (after `start_cancel`) each set it first.
+//!   A wake meanwhile only sets `NOTIFIED`; a cancel meanwhile (even one from the future's own
+//!   destructor) only sets `CANCELLED`. Nothing else touches the stage of a `RUNNING` task.
 //! - **I7 pinning.** The future is never moved: it lives in the heap cell from spawn until it is
 //!   dropped in place.
 //! - **I8 local path.** The thread-local current executor (`context`) is non-null only while
-//!   that executor runs on this thread and is borrowed by the running call. A waker whose task
+//!   that executor runs on this thread and is borrowed by the running call (or is being dropped:
+//!   `enter_for_drop`, when `closing` makes every local wake return at once). A waker whose task
 //!   belongs to it is therefore on the owner thread, inside a tick or `block_on`, and may touch
 //!   the state and the run queue directly.
 //! - **I9 owner core.** `Shared::owner_core` points to the executor's `Core` while it exists and
 //!   is null afterwards; it is read and written only on the owner thread.
 //! - **I10 shutdown.** Dropping the executor drops every future still alive, releases every
-//!   task, and closes the inject queue, so that later remote wakes just give up their reference.
-//!   Hence an unfinished task implies a live executor.
+//!   task, and closes the inject queue, so that later remote wakes just give up their reference;
+//!   the closing step runs in a drop guard, so it happens even if something unwinds. Hence an
+//!   unfinished task implies a live executor.
 #![allow(unsafe_code)]
 
 #[cfg(test)]
 mod alloc_tests;
 mod context;
+mod diag;
 mod raw;
 mod run_queue;
 mod state;
 mod task;
+mod trace;
 mod waker;
 
 use std::cell::{Cell, RefCell};
@@ -83,13 +90,15 @@ use std::time::{Duration, Instant};
 
 use crate::time::driver::{self as time_driver, Driver};
 
+pub use diag::{Deadlock, TaskDump, TaskInfo};
 pub use task::{JoinError, JoinHandle, TaskId};
+pub use trace::{TraceEvent, TraceKind};
 
 use raw::Header;
 use run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
 use state::{EndPoll, StartPoll};
 
-#[allow(unused_imports)] // used by sync/'s diagnostics
+#[cfg(test)] // sync::diag's unit tests; the executor's own diagnostics call it directly
 pub(crate) use waker::task_id_of;
 
 /// Order in which a tick polls the tasks that were ready when it began.
@@ -187,6 +196,7 @@ pub struct Executor {
 pub struct ExecutorBuilder {
     schedule: Schedule,
     virtual_clock: bool,
+    trace: bool,
 }
 
 /// Future returned by [`Executor::run`]: drives the executor from another `block_on`.
@@ -230,6 +240,8 @@ pub(crate) struct Core {
     active: Cell<bool>,
     /// Timers and the clock (real or virtual), shared with every `Sleep`.
     time: Rc<Driver>,
+    /// The scheduler trace, when enabled.
+    tracer: Option<trace::Tracer>,
 }
 
 // === impl Executor ===
@@ -283,8 +295,9 @@ impl Executor {
     /// ready the thread parks until a wake arrives (from a task, a timer or another thread).
     ///
     /// # Panics
-    /// If this thread is already running an executor (a nested `block_on` would deadlock), or
-    /// if `future` panics (the panic propagates; the executor stays usable).
+    /// If this thread is already running an executor (a nested `block_on` would deadlock), if
+    /// `future` panics (the panic propagates; the executor stays usable), or on a deadlock:
+    /// with the [`Deadlock`] report as the message (see [`try_block_on`](Self::try_block_on)).
     ///
     /// # Examples
     /// ```
@@ -297,11 +310,47 @@ impl Executor {
     /// assert_eq!(out, 3);
     /// ```
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self.try_block_on(future) {
+            Ok(output) => output,
+            Err(deadlock) => panic!("{deadlock}"),
+        }
+    }
+
+    /// [`block_on`](Self::block_on), but a deadlock is returned as an error instead of a
+    /// panic: when no task is ready, no timer is pending, and every waker of every blocked
+    /// task (and of `future`) is held by greenloop's own primitives, nothing can ever happen
+    /// again, and the [`Deadlock`] report says who waits on what. A task waiting on anything
+    /// outside greenloop (async-io, a channel fed by another thread, any foreign future) is
+    /// never reported: it could still be woken.
+    ///
+    /// # Errors
+    /// [`Deadlock`] as above. The executor stays usable; its tasks stay alive.
+    ///
+    /// # Panics
+    /// As [`block_on`](Self::block_on), except on a deadlock.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let event = greenloop::sync::Event::new().with_name("never set");
+    /// let e = event.clone();
+    /// let report = ex
+    ///     .try_block_on(async move {
+    ///         greenloop::task::Builder::new().name("sleeper").spawn(async move { e.wait().await })
+    ///             .await
+    ///             .unwrap();
+    ///     })
+    ///     .unwrap_err();
+    /// let text = report.to_string();
+    /// assert!(text.contains("JoinHandle of task 1 \"sleeper\""), "{text}");
+    /// assert!(text.contains("Event::wait on \"never set\""), "{text}");
+    /// ```
+    pub fn try_block_on<F: Future>(&self, future: F) -> Result<F::Output, Deadlock> {
         let core = &*self.core;
         let _enter = Entered::new(core);
         let main = MainWake::new(Arc::clone(&core.shared));
         let _main = core.set_main(&main);
-        let waker = Waker::from(main);
+        let waker = Waker::from(Arc::clone(&main));
         let mut cx = Context::from_waker(&waker);
         let mut future = pin!(future);
         let mut output = None;
@@ -314,12 +363,57 @@ impl Executor {
                 }
             });
             if let Some(value) = output.take() {
-                return value;
+                return Ok(value);
             }
             if !tick.has_ready {
-                core.wait_for_work();
+                core.wait_for_work(Some(&main))?;
             }
         }
+    }
+
+    /// Every live task with its id, name, state, spawn location and what it waits on, as far
+    /// as greenloop can tell (its own primitives and join handles). Cheap enough to print
+    /// from a host loop or a signal handler's follow-up; it never blocks.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::new();
+    /// let queue = greenloop::sync::Queue::<u32>::bounded(4).with_name("jobs");
+    /// let q = queue.clone();
+    /// greenloop::task::Builder::new().name("worker").spawn_on(&ex, async move { q.get().await });
+    /// ex.run_until_stalled();
+    /// let dump = ex.dump();
+    /// assert_eq!(dump.tasks().len(), 1);
+    /// assert_eq!(dump.tasks()[0].waits_on(), ["Queue::get on \"jobs\" (empty, 0/4)"]);
+    /// println!("{dump}");
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        diag::dump(&self.core, None)
+    }
+
+    /// Takes the scheduler trace recorded so far (empty unless built with
+    /// [`ExecutorBuilder::trace`]).
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().virtual_clock().trace().build();
+    /// ex.block_on(greenloop::time::sleep(std::time::Duration::from_secs(2)));
+    /// let trace: Vec<String> = ex.take_trace().iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(trace, [
+    ///     "[  0.000s] poll main",
+    ///     "[  2.000s] virtual clock jumps 2s",
+    ///     "[  2.000s] wake main",
+    ///     "[  2.000s] 1 timer(s) fired",
+    ///     "[  2.000s] poll main",
+    /// ]);
+    /// assert!(ex.take_trace().is_empty());
+    /// ```
+    pub fn take_trace(&self) -> Vec<TraceEvent> {
+        self.core
+            .tracer
+            .as_ref()
+            .map(trace::Tracer::take)
+            .unwrap_or_default()
     }
 
     /// Runs `future` while driving this executor, as a future: for embedding greenloop in
@@ -563,6 +657,8 @@ impl Drop for Executor {
     fn drop(&mut self) {
         let core = &*self.core;
         let _enter = context::enter_for_drop(core);
+        // Runs even if something below unwinds, so that I9 and I10 hold regardless.
+        let _close = CloseOnDrop(core);
         core.closing.set(true);
         for entry in core.queue.take_all() {
             if let Entry::Task(task) = entry {
@@ -588,11 +684,22 @@ impl Drop for Executor {
                     // SAFETY: complete and, after `unschedule`, not queued (I4).
                     unsafe { core.release(task) };
                 } else {
-                    // SAFETY: no task is RUNNING during drop (no tick borrows the executor) (I6).
+                    // SAFETY: not RUNNING: no tick runs during drop, and a cancel in progress
+                    // holds RUNNING, so a re-entrant visit goes to the branch above (I6).
                     unsafe { core.cancel(task) };
                 }
             }
         }
+    }
+}
+
+/// The last step of `Executor::drop`: forget the run queue, close the inject queue (giving
+/// back its references), and null `owner_core` (I9, I10).
+struct CloseOnDrop<'a>(&'a Core);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        let core = self.0;
         core.queue.take_all();
         drop(core.shared.close());
         core.inject.borrow_mut().clear();
@@ -628,6 +735,25 @@ impl ExecutorBuilder {
         self
     }
 
+    /// Records a scheduler trace (spawn, poll, wake, complete, timers fired, park, clock
+    /// jumps) for [`Executor::take_trace`]: a window on what the scheduler does, for learners
+    /// and for debugging an order. Off by default; when off it costs one branch per event.
+    ///
+    /// # Examples
+    /// ```
+    /// let ex = greenloop::Executor::builder().trace().build();
+    /// ex.spawn(async {});
+    /// ex.tick();
+    /// let trace: Vec<String> = ex.take_trace().iter().map(|e| e.to_string()).collect();
+    /// assert!(trace[0].ends_with("spawn task 1"));
+    /// assert!(trace[1].ends_with("poll task 1"));
+    /// assert!(trace[2].ends_with("complete task 1"));
+    /// ```
+    pub fn trace(mut self) -> ExecutorBuilder {
+        self.trace = true;
+        self
+    }
+
     /// The executor.
     ///
     /// # Examples
@@ -656,7 +782,12 @@ impl ExecutorBuilder {
             inject: RefCell::new(Vec::new()),
             active: Cell::new(false),
             time: Driver::new(self.virtual_clock),
+            tracer: None,
         });
+        let mut core = core;
+        if self.trace {
+            core.tracer = Some(trace::Tracer::new(core.time.now()));
+        }
         core.shared.set_owner_core(&*core);
         Executor { core }
     }
@@ -790,7 +921,9 @@ impl Drop for MainGuard<'_> {
     fn drop(&mut self) {
         if self.core.main.get() == self.main {
             self.core.main.set(std::ptr::null());
-            self.core.main_queued.set(false);
+            if self.core.main_queued.replace(false) {
+                self.core.queue.remove_main(); // so that `has_ready` stays true to its word
+            }
         }
     }
 }
@@ -818,6 +951,10 @@ impl Core {
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
         }
+        self.trace(|| trace::TraceKind::Spawn {
+            task: id,
+            name: self.name(id),
+        });
         let slot = self.tasks.borrow_mut().insert(task);
         // SAFETY: just allocated; owner thread (I3).
         unsafe { task.as_ref() }.slot.set(slot);
@@ -835,7 +972,10 @@ impl Core {
     fn tick(&self, main: &mut dyn FnMut()) -> Tick {
         self.woken.set(0);
         // asyncio: expired timers become ready first, earliest deadline first.
-        self.time.fire_expired();
+        let fired = self.time.fire_expired();
+        if fired > 0 {
+            self.trace(|| trace::TraceKind::TimersFired(fired));
+        }
         self.drain_inject();
         let batch = self.queue.len();
         if matches!(self.schedule, Schedule::Random(_)) && batch > 1 {
@@ -845,9 +985,11 @@ impl Core {
         for _ in 0..batch {
             match self.queue.pop() {
                 Some(Entry::Task(task)) => self.run_task(task, &mut tick),
+                Some(Entry::Main) if !self.main_queued.get() => {} // stale: its block_on ended
                 Some(Entry::Main) => {
                     self.main_queued.set(false);
                     tick.polled += 1;
+                    self.trace(|| trace::TraceKind::Poll(None));
                     main();
                 }
                 None => break,
@@ -860,18 +1002,83 @@ impl Core {
 
     /// Nothing is ready: park until a wake or the next timer deadline; on a virtual clock,
     /// jump to that deadline instead of waiting.
-    fn wait_for_work(&self) {
+    /// With no timer pending, a `block_on` checks for a deadlock before parking for good.
+    fn wait_for_work(&self, main: Option<&Arc<MainWake>>) -> Result<(), Deadlock> {
         if self.time.is_virtual() {
+            let before = self.time.now();
             if self.time.jump_to_next_deadline() {
-                return;
+                self.trace(|| trace::TraceKind::ClockJump {
+                    by: self.time.now() - before,
+                });
+                return Ok(());
             }
-            self.shared.park(None);
-        } else {
-            let timeout = self
-                .time
-                .next_deadline()
-                .map(|deadline| deadline.saturating_duration_since(Instant::now()));
-            self.shared.park(timeout);
+        } else if let Some(deadline) = self.time.next_deadline() {
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            self.trace(|| trace::TraceKind::Park {
+                timeout: Some(timeout),
+            });
+            self.shared.park(Some(timeout));
+            return Ok(());
+        }
+        if let Some(deadlock) = main.and_then(|main| diag::find_deadlock(self, main)) {
+            return Err(deadlock);
+        }
+        self.trace(|| trace::TraceKind::Park { timeout: None });
+        self.shared.park(None);
+        Ok(())
+    }
+
+    /// Records a trace event, if tracing is on (the closure runs only then).
+    #[inline]
+    fn trace(&self, event: impl FnOnce() -> trace::TraceKind) {
+        if let Some(tracer) = &self.tracer {
+            tracer.record(self.time.now(), event());
+        }
+    }
+
+    /// A task's name, if it has one.
+    fn name(&self, id: TaskId) -> Option<String> {
+        self.names.borrow().get(&id).map(|name| name.to_string())
+    }
+
+    /// Whether anything is ready or waits in the inject queue.
+    fn has_work(&self) -> bool {
+        !self.queue.is_empty() || self.shared.has_remote()
+    }
+
+    /// Calls `f` with a view of every live task (for diagnostics).
+    fn for_each_task(&self, mut f: impl FnMut(diag::TaskView<'_>)) {
+        let live = self.tasks.borrow().live();
+        for (_, task) in live {
+            // SAFETY: listed tasks are alive (the executor's reference, I2) and `f` runs no
+            // user code, so none is released meanwhile; owner thread (I3).
+            let header = unsafe { task.as_ref() };
+            // SAFETY: owner thread; the join waker is borrowed only for this call, during
+            // which no `JoinHandle::poll` or completion runs (I3).
+            let join_waker = unsafe { (*header.join_waker.get()).as_ref() };
+            let name = match header.state.is_named() {
+                true => self
+                    .names
+                    .borrow()
+                    .get(&header.id)
+                    .map(|name| name.to_string()),
+                false => None,
+            };
+            let remote_queued = header
+                .remote_queued
+                .load(std::sync::atomic::Ordering::Acquire);
+            f(diag::TaskView {
+                id: header.id,
+                name,
+                state: header.state.describe(),
+                location: header.location,
+                wakers: diag::wakers_of(
+                    diag::load_refs(&header.refs),
+                    header.state.has_handle(),
+                    remote_queued,
+                ),
+                join_waker,
+            });
         }
     }
 
@@ -886,7 +1093,7 @@ impl Core {
                     // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
                     unsafe { ptr.as_ref() }
                         .remote_queued
-                        .store(false, std::sync::atomic::Ordering::Release);
+                        .swap(false, std::sync::atomic::Ordering::AcqRel);
                     // SAFETY: the entry's reference keeps the task alive; owner thread, inside
                     // the executor (I8).
                     unsafe { self.wake_local(ptr) };
@@ -909,6 +1116,7 @@ impl Core {
             // SAFETY: complete and no longer queued: the executor may release it (I4).
             StartPoll::Release => unsafe { self.release(task) },
             StartPoll::Poll => {
+                self.trace(|| trace::TraceKind::Poll(Some(header.id)));
                 self.current.set(Some(task));
                 // SAFETY: start_poll set RUNNING (I6); the executor's reference keeps it alive.
                 let poll = unsafe { Header::poll(task) };
@@ -923,6 +1131,7 @@ impl Core {
                     Poll::Pending => match header.state.end_poll() {
                         EndPoll::Idle => {}
                         EndPoll::Reschedule => {
+                            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
                             self.woken.set(self.woken.get() + 1);
                             self.queue.push(Entry::Task(task));
                         }
@@ -949,6 +1158,7 @@ impl Core {
         // SAFETY: alive per the caller; owner thread (I3).
         let header = unsafe { task.as_ref() };
         if header.state.wake() == state::Wake::Schedule {
+            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
             self.woken.set(self.woken.get() + 1);
             self.queue.push(Entry::Task(task));
         }
@@ -960,6 +1170,7 @@ impl Core {
             return;
         }
         self.main_queued.set(true);
+        self.trace(|| trace::TraceKind::Wake(None));
         self.woken.set(self.woken.get() + 1);
         self.queue.push(Entry::Main);
     }
@@ -991,17 +1202,24 @@ impl Core {
     fn clear_main(&self, main: &Arc<MainWake>) {
         if self.main.get() == Arc::as_ptr(main) {
             self.main.set(std::ptr::null());
-            self.main_queued.set(false);
+            if self.main_queued.replace(false) {
+                self.queue.remove_main();
+            }
         }
     }
 
     /// Drops the task's future (cancellation) and completes it.
     ///
+    /// The future is dropped under `RUNNING` (`start_cancel`), like a poll: a destructor that
+    /// cancels the same task again gets `Deferred`, and a wake only sets `NOTIFIED` (I6).
+    ///
     /// # Safety
     /// Owner thread; the task is neither `COMPLETE` nor `RUNNING` (I6); the caller holds a
     /// reference.
     pub(crate) unsafe fn cancel(&self, task: NonNull<Header>) {
-        // SAFETY: per the caller: not running, not complete, owner thread.
+        // SAFETY: alive per the caller; owner thread.
+        unsafe { task.as_ref() }.state.start_cancel();
+        // SAFETY: RUNNING is now set by us, so this drop is the only access to the stage (I6).
         unsafe { Header::cancel_future(task) };
         // SAFETY: the future is gone now.
         unsafe { self.complete(task) };
@@ -1016,10 +1234,9 @@ impl Core {
         // SAFETY: alive per the caller; owner thread (I3).
         let header = unsafe { task.as_ref() };
         let done = header.state.complete();
+        self.trace(|| trace::TraceKind::Complete(header.id));
         // SAFETY: owner thread; nothing else holds a borrow of the join waker (I3).
-        if let Some(joiner) = unsafe { (*header.join_waker.get()).take() } {
-            joiner.wake();
-        }
+        let joiner = unsafe { (*header.join_waker.get()).take() };
         if !done.keep_output {
             // SAFETY: complete and not running: exclusive access to the stage (I5, I6).
             unsafe { Header::drop_stage(task) };
@@ -1027,6 +1244,10 @@ impl Core {
         if done.release_now {
             // SAFETY: complete and not queued (I4).
             unsafe { self.release(task) };
+        }
+        if let Some(joiner) = joiner {
+            // A foreign waker may panic; the task's bookkeeping is done (tokio swallows it too).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| joiner.wake()));
         }
     }
 
@@ -1194,6 +1415,29 @@ pub(crate) fn current_task_id() -> Option<TaskId> {
 /// ```
 pub fn run<F: Future>(main: F) -> F::Output {
     Executor::new().block_on(main)
+}
+
+/// [`run`], but a deadlock is returned as an error instead of a panic (see
+/// [`Executor::try_block_on`]). The tasks still alive are cancelled either way.
+///
+/// # Errors
+/// [`Deadlock`]: nothing could ever make progress again.
+///
+/// # Panics
+/// As [`run`], except on a deadlock.
+///
+/// # Examples
+/// ```
+/// let lock = greenloop::sync::Lock::new(0).with_name("counter");
+/// let report = greenloop::try_run(async move {
+///     let _held = lock.lock().await;
+///     let _again = lock.lock().await; // not re-entrant: waits for itself
+/// })
+/// .unwrap_err();
+/// assert!(report.to_string().contains("counter"), "{report}");
+/// ```
+pub fn try_run<F: Future>(main: F) -> Result<F::Output, Deadlock> {
+    Executor::new().try_block_on(main)
 }
 
 /// The same as [`run`], under the name the Rust ecosystem uses.

@@ -148,11 +148,13 @@ impl Header {
     /// Drops the future and records the task as cancelled.
     ///
     /// # Safety
-    /// Owner thread; the task is not `COMPLETE` and not `RUNNING` (I6); `this` is alive.
+    /// Owner thread; the task is not `COMPLETE`, and the caller (`Core::cancel`) has set
+    /// `RUNNING` with `start_cancel`, so nothing else touches the stage meanwhile (I6);
+    /// `this` is alive.
     pub(crate) unsafe fn cancel_future(this: NonNull<Header>) {
         // SAFETY: alive per the caller; the vtable matches the cell (I1).
         let cancel = unsafe { this.as_ref().vtable.cancel };
-        // SAFETY: not running, owner thread: no other access to the stage (I3, I6).
+        // SAFETY: the caller set RUNNING for this drop: no other access to the stage (I6).
         unsafe { cancel(this) }
     }
 
@@ -272,7 +274,7 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
 /// # Safety
 /// As [`Header::cancel_future`].
 unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: not running and owner thread: exclusive access to the stage (I3, I6).
+    // SAFETY: `Core::cancel` set RUNNING for this drop: exclusive access to the stage (I6).
     let stage = unsafe { stage::<F>(ptr) };
     // SAFETY: the cell is live (I2); owner thread, so the state may be read (I3).
     let header = unsafe { ptr.as_ref() };

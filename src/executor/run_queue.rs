@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Wake, Waker};
 use std::time::Duration;
@@ -61,6 +61,13 @@ impl RunQueue {
             let j = (next_random(rng) % (i as u64 + 1)) as usize;
             slice.swap(i, j);
         }
+    }
+
+    /// Removes the `block_on` future's entry (its `block_on` ended while it was queued).
+    pub(crate) fn remove_main(&self) {
+        self.entries
+            .borrow_mut()
+            .retain(|entry| *entry != Entry::Main);
     }
 
     /// Forgets every entry (executor shutdown); returns them so the caller can fix task states.
@@ -136,15 +143,10 @@ pub(crate) struct Shared {
     unparked: Condvar,
     /// A hint, read without the lock at every tick: the inject queue may be non-empty.
     has_remote: AtomicBool,
-    /// The executor, while it exists. Owner thread only (I9).
-    owner_core: Cell<*const Core>,
+    /// The executor, while it exists; null afterwards. Dereferenced only on the owner thread
+    /// (I9). An atomic (Relaxed) so that `Shared` is `Sync` without an `unsafe impl`.
+    owner_core: AtomicPtr<Core>,
 }
-
-// SAFETY: every field but `owner_core` is Sync by itself; `owner_core` is read and written only
-// on the executor's own thread (I9): by the executor, and by `JoinHandle`s, which are !Send.
-unsafe impl Sync for Shared {}
-// SAFETY: as above; the pointer in `owner_core` is never dereferenced on another thread (I9).
-unsafe impl Send for Shared {}
 
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,7 +162,7 @@ impl Shared {
             remote: Mutex::new(Remote::default()),
             unparked: Condvar::new(),
             has_remote: AtomicBool::new(false),
-            owner_core: Cell::new(std::ptr::null()),
+            owner_core: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -246,34 +248,42 @@ impl Shared {
         self.has_remote.load(Ordering::Acquire)
     }
 
+    // Wakers and hooks are user code (their clone and drop too): none of it runs under the
+    // lock, because it may wake a task of this executor, which takes the lock again.
+
     pub(crate) fn set_host_waker(&self, waker: &Waker) {
-        let mut remote = self.lock();
-        match &remote.host_waker {
-            Some(old) if old.will_wake(waker) => {}
-            _ => remote.host_waker = Some(waker.clone()),
+        let unchanged = matches!(&self.lock().host_waker, Some(old) if old.will_wake(waker));
+        if !unchanged {
+            let new = waker.clone();
+            let old = self.lock().host_waker.replace(new);
+            drop(old);
         }
     }
 
     pub(crate) fn set_hook(&self, hook: Option<Hook>) {
-        self.lock().hook = hook;
+        let old = std::mem::replace(&mut self.lock().hook, hook);
+        drop(old);
     }
 
     /// Executor shutdown: refuse further entries and hand back those still queued.
     pub(crate) fn close(&self) -> Vec<Inject> {
         let mut remote = self.lock();
         remote.closed = true;
-        remote.host_waker = None;
-        remote.hook = None;
+        let host = remote.host_waker.take();
+        let hook = remote.hook.take();
         self.has_remote.store(false, Ordering::Relaxed);
-        std::mem::take(&mut remote.entries)
+        let entries = std::mem::take(&mut remote.entries);
+        drop(remote);
+        drop((host, hook));
+        entries
     }
 
     pub(crate) fn owner_core(&self) -> *const Core {
-        self.owner_core.get()
+        self.owner_core.load(Ordering::Relaxed)
     }
 
     pub(crate) fn set_owner_core(&self, core: *const Core) {
-        self.owner_core.set(core);
+        self.owner_core.store(core.cast_mut(), Ordering::Relaxed);
     }
 }
 
@@ -311,9 +321,14 @@ impl MainWake {
         })
     }
 
+    /// Whether an inject entry (holding one `Arc`) exists for it.
+    pub(crate) fn is_remote_queued(&self) -> bool {
+        self.remote_queued.load(Ordering::Acquire)
+    }
+
     /// The owner thread took this entry out of the inject queue.
     pub(crate) fn clear_remote(&self) {
-        self.remote_queued.store(false, Ordering::Release);
+        self.remote_queued.swap(false, Ordering::AcqRel);
     }
 }
 

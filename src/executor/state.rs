@@ -181,6 +181,17 @@ impl State {
         }
     }
 
+    /// A cancel is about to drop the future in place: mark it RUNNING, so that a re-entrant
+    /// cancel from the future's own destructor is `Deferred` and a wake only sets `NOTIFIED`.
+    pub(crate) fn start_cancel(&self) {
+        let s = self.get();
+        debug_assert!(
+            s & (RUNNING | COMPLETE) == 0,
+            "cancel of a running or complete task: {s:#010b}"
+        );
+        self.set(s | RUNNING);
+    }
+
     /// The `JoinHandle` was dropped; returns whether the task is complete (so its output, if
     /// still stored, must be dropped by the caller).
     pub(crate) fn drop_handle(&self) -> bool {
@@ -206,6 +217,10 @@ impl State {
 
     pub(crate) fn is_complete(&self) -> bool {
         self.get() & COMPLETE != 0
+    }
+
+    pub(crate) fn has_handle(&self) -> bool {
+        self.get() & HANDLE != 0
     }
 
     pub(crate) fn is_named(&self) -> bool {

@@ -118,7 +118,8 @@ impl<T> JoinHandle<T> {
                 // SAFETY: the task is not complete, so its executor is alive and `owner_core`
                 // points to it; we are on its thread because a JoinHandle is !Send (I9, I10).
                 let core = unsafe { &*core };
-                // SAFETY: owner thread, not RUNNING and not COMPLETE (checked by `cancel`) (I6).
+                // SAFETY: owner thread; not RUNNING and not COMPLETE (checked by
+                // `State::cancel`, I6); the handle's reference keeps the task alive.
                 unsafe { core.cancel(self.task) };
             }
         }
@@ -160,19 +161,23 @@ impl<T> Future for JoinHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let header = self.header();
         if header.state.is_complete() {
-            // SAFETY: owner thread (!Send handle), COMPLETE, and `T` is the task's output type
-            // because this handle was created by `spawn` for that future (I5).
+            // SAFETY: owner thread (!Send handle, I3) and COMPLETE (I5); `T` is the output type
+            // of the future the vtable was built for, because `spawn` returned this handle as
+            // `JoinHandle<F::Output>` (I1).
             return match unsafe { Header::take_output::<T>(self.task) } {
                 Some(result) => Poll::Ready(result),
                 None => panic!("JoinHandle polled again after it returned the task's output"),
             };
         }
-        // SAFETY: owner thread (I3); no other reference to the join waker is live: the
-        // executor touches it only in `complete`, which does not run during this call.
-        let slot = unsafe { &mut *header.join_waker.get() };
-        match slot {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
+        // SAFETY: owner thread (I3); the shared borrow ends before any foreign code runs.
+        let unchanged =
+            matches!(unsafe { &*header.join_waker.get() }, Some(w) if w.will_wake(cx.waker()));
+        if !unchanged {
+            // A foreign waker's clone and drop are user code: they run outside the borrow.
+            let new = cx.waker().clone();
+            // SAFETY: owner thread (I3); no other borrow of the slot exists during this line.
+            let old = unsafe { (*header.join_waker.get()).replace(new) };
+            drop(old);
         }
         Poll::Pending
     }

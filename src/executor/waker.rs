@@ -29,7 +29,6 @@ pub(crate) unsafe fn borrowed(task: NonNull<Header>) -> ManuallyDrop<Waker> {
 }
 
 /// The id of the greenloop task behind `waker`, or `None` for any other waker.
-#[allow(dead_code)] // used by sync/'s diagnostics
 pub(crate) fn task_id_of(waker: &Waker) -> Option<TaskId> {
     if !std::ptr::eq(waker.vtable(), &VTABLE) {
         return None;

@@ -12,8 +12,6 @@
 //!
 //! This is the narrow hook the deadlock report and the task dump of a later issue build on.
 //! The registry is per thread because every primitive is `!Send`.
-// Nothing in the crate reads the registry yet: the deadlock report of a later issue will.
-#![allow(dead_code)]
 
 use std::cell::RefCell;
 use std::fmt::Write;
@@ -63,7 +61,9 @@ pub(crate) fn register(source: Weak<dyn WaitSource>) {
     });
 }
 
-/// Every waiter currently parked on a live primitive of this thread.
+/// Every waiter currently parked on a live primitive of this thread. (The executor's
+/// diagnostics call [`collect`] directly, to recognise the `block_on` future's waker too.)
+#[cfg(test)]
 pub(crate) fn blocked_waiters() -> Vec<BlockedWaiter> {
     collect(crate::executor::task_id_of)
 }
