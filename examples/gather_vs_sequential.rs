@@ -11,7 +11,7 @@
 //! The second half measures the same point: three 1-second sleeps take about 1 s gathered,
 //! and 3 s awaited one after another.
 //!
-//! Run: `cargo run --example gather_vs_sequential` (about 10 s), or with `-- --fast`
+//! Run: `cargo run --example gather_vs_sequential` (about 12 s), or with `-- --fast`
 //! (virtual clock: the same lines, at once).
 use std::time::Duration;
 
@@ -61,16 +61,18 @@ async fn gathered() {
         .expect("a green thread panicked");
 }
 
-/// The same three awaited one after another: the producer blocks on the full mailbox.
-#[expect(
-    dead_code,
-    reason = "TODO(issue 6, part 2): run with the executor's deadlock-reporting block_on once it lands"
-)]
+/// The same three awaited one after another: each green thread is spawned only once the
+/// previous one has finished. The producer never finishes: after "Round 1" it waits for room
+/// in the full mailbox, which only the consumer, not yet spawned, would make.
 async fn sequential() {
     let mailbox = Queue::bounded(1).with_name("mailbox");
-    producer(mailbox.clone()).await; // Blocks forever on "Round 2": nobody reads.
-    consumer(mailbox.clone()).await;
-    timer(6, mailbox).await;
+    let spawn = |name: &str| Builder::new().name(name);
+    let done = spawn("producer").spawn(producer(mailbox.clone())).await;
+    done.expect("the producer panicked"); // Never reached: the producer waits forever.
+    let done = spawn("consumer").spawn(consumer(mailbox.clone())).await;
+    done.expect("the consumer panicked");
+    let done = spawn("timer").spawn(timer(6, mailbox)).await;
+    done.expect("the timer panicked");
 }
 
 /// Three 1-second sleeps, gathered and then one after another; returns both durations.
@@ -100,9 +102,12 @@ fn main() {
     println!("Gathered: timer, producer and consumer run together.");
     executor().block_on(gathered());
 
-    // TODO(issue 6, part 2): the sequential version. Once the executor can return a deadlock
-    // report instead of hanging, run `sequential()` with it here and print the report. Until
-    // then this half prints nothing: run as it is, `sequential()` would hang.
+    println!("One after another: the producer fills the mailbox and nobody empties it.");
+    // `block_on` would panic with the report; `try_block_on` returns it.
+    match executor().try_block_on(sequential()) {
+        Ok(()) => println!("It worked?"),
+        Err(deadlock) => print!("{deadlock}"), // The report ends with a newline.
+    }
 
     // Rounded to a tenth of a second: the same on a real and a virtual clock.
     let (together, in_turn) = executor().block_on(three_sleeps());

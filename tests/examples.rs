@@ -4,13 +4,13 @@
 //! `cargo test` builds the examples before it runs the tests, into `target/<profile>/examples`
 //! next to this test's own `deps` directory; the tests run those binaries directly (no `cargo
 //! run` per test: under valgrind that would take minutes). Run alone (`cargo test --test
-//! examples`), cargo does not build the examples, so a missing binary is built once with
-//! `cargo build --examples`.
+//! examples`), cargo does not build the examples, so a binary that is missing, or older than
+//! its source file, is rebuilt once with `cargo build --examples`.
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Once;
 
-/// The path of the example binary `name`, built by `cargo test` (or built here if missing).
+/// The path of the example binary `name`, built by `cargo test` (or here, if missing or stale).
 fn example(name: &str) -> PathBuf {
     static BUILD: Once = Once::new();
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -22,7 +22,9 @@ fn example(name: &str) -> PathBuf {
     let path = profile_dir
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if !path.exists() {
+    let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("examples/{name}.rs"));
+    let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&path) < modified(&source) {
         BUILD.call_once(|| {
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
             let status = Command::new(cargo)
@@ -88,15 +90,31 @@ fn async_iteration_interleaves_the_three_producers_round_by_round() {
 }
 
 #[test]
-fn gather_vs_sequential_runs_the_gathered_three_and_times_the_sleeps() {
+fn gather_vs_sequential_runs_the_gathered_three_reports_the_sequential_deadlock_and_times_sleeps() {
+    let mut lines = run_fast("gather_vs_sequential");
+    // The spawn location's line and column change with the example's text: keep the file.
+    let producer = lines
+        .iter_mut()
+        .find(|line| line.starts_with("  task 1 \"producer\""))
+        .expect("the report names the blocked producer");
+    let (before, rest) = producer.split_once(".rs:").expect("a spawn location");
+    let (_line_col, after) = rest.split_once(')').expect("a spawn location");
+    *producer = format!("{before}.rs:…){after}");
     assert_eq!(
-        run_fast("gather_vs_sequential"),
+        lines,
         [
             "Gathered: timer, producer and consumer run together.",
             "Round 1",
             "Round 2",
             "Round 3",
             "[End of input]",
+            "One after another: the producer fills the mailbox and nobody empties it.",
+            "greenloop: deadlock: nothing can make progress (no task is ready, no timer is \
+             pending, and every waker of every blocked task is held by a greenloop primitive \
+             that only a blocked task could trigger)",
+            "  the block_on future: waiting on JoinHandle of task 1 \"producer\"",
+            "  task 1 \"producer\" (spawned at examples/gather_vs_sequential.rs:…): \
+             waiting on Queue::put on \"mailbox\" (full, 1/1)",
             "Three 1-second sleeps: 1.0 s gathered, 3.0 s one after another.",
         ]
     );
