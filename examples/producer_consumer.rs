@@ -14,7 +14,9 @@
 //! and the executor parks the thread until the earliest deadline.
 //!
 //! Run it in real time (20 s): `cargo run --release --example producer_consumer`.
-//! Add `-- --fast` to run it on a virtual clock: the same lines, at once.
+//! Add `-- --fast` to run it on a virtual clock: the same lines, at once. Add `--trace` to
+//! print afterwards what the scheduler did (spawn, poll, wake, timers fired, park, complete);
+//! `-- --fast --trace` prints the same trace on every run.
 use std::time::Duration;
 
 use greenloop::Executor;
@@ -48,11 +50,15 @@ async fn timer(seconds: u64, mailbox: Queue<String>) {
 
 fn main() {
     let fast = std::env::args().any(|arg| arg == "--fast");
-    let executor = if fast {
-        Executor::builder().virtual_clock().build()
-    } else {
-        Executor::new()
-    };
+    let trace = std::env::args().any(|arg| arg == "--trace");
+    let mut builder = Executor::builder();
+    if fast {
+        builder = builder.virtual_clock();
+    }
+    if trace {
+        builder = builder.trace();
+    }
+    let executor = builder.build();
     executor.block_on(async {
         let mailbox = Queue::bounded(1).with_name("mailbox");
         // The timer is created first: at 20 s its deadline comes before the producer's
@@ -70,4 +76,10 @@ fn main() {
             .and(consumer)
             .expect("a green thread panicked");
     });
+    if trace {
+        println!("--- scheduler trace ---");
+        for event in executor.take_trace() {
+            println!("{event}");
+        }
+    }
 }

@@ -40,8 +40,13 @@ fn example(name: &str) -> PathBuf {
 
 /// Runs the example `name` with `--fast` and no stdin; returns its stdout, line by line.
 fn run_fast(name: &str) -> Vec<String> {
+    run_with(name, &["--fast"])
+}
+
+/// Runs the example `name` with `args` and no stdin; returns its stdout, line by line.
+fn run_with(name: &str, args: &[&str]) -> Vec<String> {
     let output = Command::new(example(name))
-        .arg("--fast")
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|e| panic!("running example {name}: {e}"));
@@ -69,6 +74,36 @@ fn ten_rounds() -> Vec<String> {
 #[test]
 fn producer_consumer_prints_ten_rounds_then_end_of_input() {
     assert_eq!(run_fast("producer_consumer"), ten_rounds());
+}
+
+#[test]
+fn producer_consumer_prints_the_same_scheduler_trace_on_every_fast_run() {
+    let lines = run_with("producer_consumer", &["--fast", "--trace"]);
+    let (lesson, trace) = lines.split_at(11);
+    assert_eq!(lesson, ten_rounds());
+    assert_eq!(
+        trace[..8],
+        [
+            "--- scheduler trace ---",
+            "[  0.000s] poll main", // main spawns the three green threads
+            "[  0.000s] spawn task 1 \"timer\"",
+            "[  0.000s] spawn task 2 \"producer\"",
+            "[  0.000s] spawn task 3 \"consumer\"",
+            "[  0.000s] poll task 1", // the timer files its 20 s deadline
+            "[  0.000s] poll task 2", // "Round 1" put, then a 2 s sleep
+            "[  0.000s] poll task 3", // the consumer gets "Round 1"
+        ]
+    );
+    let jumps = trace
+        .iter()
+        .filter(|line| line.ends_with("virtual clock jumps 2s"))
+        .count();
+    assert_eq!(
+        jumps, 10,
+        "one jump per round, the last to the timer's 20 s"
+    );
+    assert!(trace.contains(&"[ 20.000s] 2 timer(s) fired".to_owned()));
+    assert_eq!(run_with("producer_consumer", &["--fast", "--trace"]), lines);
 }
 
 #[test]
