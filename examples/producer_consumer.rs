@@ -8,10 +8,11 @@
 //!   `queue.shutdown()`): the producer's next `put` fails, so it stops, and the consumer,
 //!   once it has read what is left, prints `[End of input]`.
 //!
-//! Python's version spawns the three coroutines and `await asyncio.gather(...)`s them; here
-//! they are greenloop tasks and `gather!` awaits their handles. Nothing runs in parallel:
-//! while the producer sleeps, the consumer waits on the queue and the timer on its deadline,
-//! and the executor parks the thread until the earliest deadline.
+//! In asyncio, `await asyncio.gather(timer(...), producer(...), consumer(...))` wraps each
+//! coroutine in a task and waits for all three; here they are spawned as greenloop tasks and
+//! `gather!` awaits their handles. Nothing runs in parallel: while the producer sleeps, the
+//! consumer waits on the queue and the timer on its deadline, and the executor parks the
+//! thread until the earliest deadline.
 //!
 //! Run it in real time (20 s): `cargo run --release --example producer_consumer`.
 //! Add `-- --fast` to run it on a virtual clock: the same lines, at once. Add `--trace` to
