@@ -10,7 +10,7 @@
 //!
 //! Only what both runtimes promise is compared: the lines a single consumer prints (its
 //! queue's FIFO order), the FIFO start order of spawned tasks, and gather's results versus
-//! smol's join. Never interleavings that depend on wake order. Two adjustments make smol's
+//! smol's join. Never interleavings that depend on wake order. Three adjustments make smol's
 //! real clock keep the promises greenloop's virtual one makes:
 //! - Sleeps are to absolute moments (`sleep_until(20)`, not `sleep(2)` ten times): on a
 //!   real clock relative sleeps drift, and "Round 10" (18 s) could come after the 20 s timer.
