@@ -10,22 +10,24 @@
 //!
 //! Only what both runtimes promise is compared: the lines a single consumer prints (its
 //! queue's FIFO order), the FIFO start order of spawned tasks, and gather's results versus
-//! smol's join. Never interleavings that depend on wake order. Three adjustments make smol's
-//! real clock keep the promises greenloop's virtual one makes:
-//! - Sleeps are to absolute moments (`sleep_until(20)`, not `sleep(2)` ten times): on a
-//!   real clock relative sleeps drift, and "Round 10" (18 s) could come after the 20 s timer.
-//! - Timers complete in deadline order, equal deadlines in creation order, even when the
-//!   process runs late. greenloop promises that (a tick fires every expired timer, in that
-//!   order, before the tasks run); async-io does not when the thread was busy: an expired
-//!   `Timer` completes at its first poll, while an older expired one waits until the reactor
-//!   next runs, which smol's executor postpones while tasks are ready. Under valgrind a late
-//!   start let the consumer of `consumer_sets_pace` race through rounds 11 to 17 before the
-//!   20 s timer was woken. So the smol adapter's `sleep_until` waits for its async-io `Timer`
-//!   and then for its turn in a thread-local list of pending sleeps ([`SleepOrder`]).
-//! - A greenloop sleep suspends at least once, and resumes after the tasks already ready
-//!   (asyncio's model); a late async-io `Timer` completes at its first poll. Under valgrind,
-//!   producer `a` of `async_iteration` once sent all five rounds before `b` and `c` had even
-//!   started. So the smol adapter also yields once after its timer.
+//! smol's join. Never interleavings that depend on wake order.
+//!
+//! greenloop's virtual clock moves only when no task is ready, then fires the timers of the
+//! next deadline in creation order; a real clock keeps moving while a slow thread catches up.
+//! On a quiet machine that makes no difference, but under valgrind, or with other processes
+//! on the cores, smol fell behind its 5 ms "seconds", and then: the consumer of
+//! `consumer_sets_pace` raced through rounds 11 to 17 (its expired timers completed at their
+//! first poll while the older 20 s timer waited for the reactor); producer `a` of
+//! `async_iteration` sent all five rounds before `b` and `c` started; and the 20 s timer
+//! closed the mailbox of `consumer_sets_pace` after "Round 1", while the producer was ready
+//! to send "Round 2". So the smol adapter keeps the virtual clock's rules on top of real
+//! async-io timers:
+//! - Sleeps are to absolute moments (`sleep_until(20)`, not `sleep(2)` ten times), so real
+//!   time does not drift: "Round 10" (18 s) never comes after the 20 s timer.
+//! - A sleep whose `Timer` fired still waits for its turn ([`SleepOrder`]): it completes only
+//!   when it is the earliest pending sleep (deadline, then creation order), and only when the
+//!   executor is otherwise idle: it yields, and goes ahead only once a whole yield passed
+//!   without any other task being polled ([`ACTIVITY`] counts every poll of every task).
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -344,6 +346,7 @@ thread_local! {
 
 /// The pending sleeps of the smol adapter, by `(deadline, creation number)`: a sleep whose
 /// timer fired completes only once it is the first, so sleeps complete in greenloop's order.
+/// (Its idle check is in [`Smol::sleep_until`].)
 #[derive(Default)]
 struct SleepOrder {
     next: u64,
@@ -353,10 +356,21 @@ struct SleepOrder {
 
 thread_local! {
     static ORDER: RefCell<SleepOrder> = RefCell::default();
+    /// How many times a smol task (or the main future) has been polled.
+    static ACTIVITY: Cell<u64> = const { Cell::new(0) };
 }
 
-/// One sleep's place in [`SleepOrder`]; awaiting it waits for its turn. Dropping it (a
-/// cancelled sleep, or a completed one) hands the turn on.
+/// `future`, counting each of its polls in [`ACTIVITY`].
+fn counted<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    let mut future = Box::pin(future);
+    futures::future::poll_fn(move |cx| {
+        ACTIVITY.set(ACTIVITY.get() + 1);
+        future.as_mut().poll(cx)
+    })
+}
+
+/// One sleep's place in [`SleepOrder`]; awaiting it waits until it is the first. Dropping it
+/// (a cancelled sleep, or a completed one) hands the turn on.
 struct Turn {
     key: (Instant, u64),
 }
@@ -407,23 +421,29 @@ impl Runtime for Smol {
         SMOL.set(Some(executor.clone()));
         START.set(Some(Instant::now()));
         ORDER.with_borrow_mut(|order| order.pending.clear());
-        let output = smol::block_on(executor.run(main));
+        let output = smol::block_on(executor.run(counted(main)));
         SMOL.set(None);
         output
     }
 
     fn spawn<T: 'static>(future: impl Future<Output = T> + 'static) -> LocalBoxFuture<T> {
         let executor = SMOL.with_borrow(|ex| ex.clone().expect("inside Smol::block_on"));
-        Box::pin(executor.spawn(future))
+        Box::pin(executor.spawn(counted(future)))
     }
 
     async fn sleep_until(second: u64) {
         let deadline = start() + SMOL_SECOND * u32::try_from(second).unwrap();
-        let turn = SleepOrder::enter(deadline);
+        let mut turn = SleepOrder::enter(deadline);
         async_io::Timer::at(deadline).await;
-        // Suspend at least once, behind the tasks already ready, as greenloop's sleep does.
-        smol::future::yield_now().await;
-        turn.await;
+        loop {
+            (&mut turn).await; // The earliest pending sleep...
+            let polls = ACTIVITY.get();
+            smol::future::yield_now().await;
+            if ACTIVITY.get() == polls + 1 {
+                break; // ...and no other task ran during a whole yield: the executor is idle.
+            }
+        }
+        drop(turn); // Hands the turn on.
     }
 
     fn join2<A: 'static, B: 'static>(
