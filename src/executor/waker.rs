@@ -4,7 +4,8 @@
 //! removes one (I2); both are atomic because a `Waker` may be cloned or dropped on any thread.
 //! Waking takes one of two paths:
 //! - **local**: this thread is running the task's executor right now (I8), so the state word
-//!   and the run queue may be touched directly: no lock, no atomic read-modify-write;
+//!   and the run queue may be touched directly: no lock, no atomic read-modify-write (a
+//!   consumed waker then gives up its reference: one atomic decrement);
 //! - **remote**: anything else (another thread, or this thread while the executor is idle):
 //!   the task goes to the inject queue and the executor's thread is unparked (I9).
 use std::mem::ManuallyDrop;
