@@ -1,0 +1,517 @@
+//! The scheduler: `Core`, the executor's state, and the tick — polling, wakes, completion, release — plus the
+//! task list and the scope guards of a running executor.
+//!
+//! The `// SAFETY:` comments cite the invariants I1–I10 of `executor/mod.rs`.
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::Location;
+use std::ptr::NonNull;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use crate::time::driver::{self as time_driver, Driver};
+
+use super::raw::{self, Header};
+use super::run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
+use super::state::{self, EndPoll, StartPoll};
+use super::{Deadlock, JoinHandle, Schedule, TaskId, Tick, context, diag, trace};
+
+/// The executor's state, at a stable address (the `Executor` may move; `Box<Core>` does not).
+pub(crate) struct Core {
+    pub(super) shared: Arc<Shared>,
+    pub(super) queue: RunQueue,
+    /// Every task the executor has not released, at index `Header::slot`.
+    pub(super) tasks: RefCell<TaskList>,
+    /// Names of the tasks spawned with one (`state` has NAMED).
+    pub(super) names: RefCell<HashMap<TaskId, Rc<str>>>,
+    pub(super) next_id: Cell<u64>,
+    pub(super) schedule: Schedule,
+    pub(super) rng: Cell<u64>,
+    /// The `block_on`/`run` future's waker, for identity checks; null when none runs.
+    pub(super) main: Cell<*const MainWake>,
+    pub(super) main_queued: Cell<bool>,
+    /// The task being polled.
+    pub(super) current: Cell<Option<NonNull<Header>>>,
+    /// The executor is being dropped: wakes are ignored.
+    pub(super) closing: Cell<bool>,
+    /// Tasks made ready since the tick began.
+    pub(super) woken: Cell<usize>,
+    /// Reused buffer for draining the inject queue.
+    pub(super) inject: RefCell<Vec<Inject>>,
+    /// Whether the executor is running on its thread right now (entered).
+    pub(super) active: Cell<bool>,
+    /// Timers and the clock (real or virtual), shared with every `Sleep`.
+    pub(super) time: Rc<Driver>,
+    /// The scheduler trace, when enabled.
+    pub(super) tracer: Option<trace::Tracer>,
+}
+
+// === impl Core ===
+
+/// Marks the executor as running on this thread for a scope (see I8).
+pub(super) struct Entered<'a> {
+    core: &'a Core,
+    _enter: context::Enter,
+    /// Makes the executor's timer driver the one `sleep` uses.
+    _time: time_driver::EnterGuard,
+}
+
+impl<'a> Entered<'a> {
+    pub(super) fn new(core: &'a Core) -> Entered<'a> {
+        let enter = context::enter(core);
+        core.active.set(true);
+        Entered {
+            core,
+            _enter: enter,
+            _time: time_driver::enter(&core.time),
+        }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.core.active.set(false);
+    }
+}
+
+/// Clears `Core::main` when a `block_on` ends, even by a panic.
+pub(super) struct MainGuard<'a> {
+    core: &'a Core,
+    main: *const MainWake,
+}
+
+impl Drop for MainGuard<'_> {
+    fn drop(&mut self) {
+        if self.core.main.get() == self.main {
+            self.core.main.set(std::ptr::null());
+            if self.core.main_queued.replace(false) {
+                self.core.queue.remove_main(); // so that `has_ready` stays true to its word
+            }
+        }
+    }
+}
+
+impl Core {
+    /// Whether `shared` is this executor's (I8).
+    pub(crate) fn owns(&self, shared: &Arc<Shared>) -> bool {
+        Arc::ptr_eq(&self.shared, shared)
+    }
+
+    #[track_caller]
+    pub(super) fn spawn<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+    {
+        let id = TaskId(self.next_id.get());
+        self.next_id.set(id.0 + 1);
+        let named = name.is_some();
+        let task = raw::allocate(future, Arc::clone(&self.shared), id, location, named);
+        if let Some(name) = name {
+            self.names.borrow_mut().insert(id, name.into());
+        }
+        self.trace(|| trace::TraceKind::Spawn {
+            task: id,
+            name: self.name(id),
+        });
+        let slot = self.tasks.borrow_mut().insert(task);
+        // SAFETY: just allocated; owner thread (I3).
+        unsafe { task.as_ref() }.slot.set(slot);
+        // `new_spawned` set SCHEDULED: queue it (I4).
+        self.queue.push(Entry::Task(task));
+        if !self.active.get() {
+            // Spawned by host code while the executor is idle: let whoever drives it know.
+            self.shared.poke();
+        }
+        JoinHandle::new(task)
+    }
+
+    /// One tick (asyncio's loop iteration): take in remote wakes, then poll exactly the entries
+    /// that are ready now, each once, in order (or shuffled for `Schedule::Random`).
+    pub(super) fn tick(&self, main: &mut dyn FnMut()) -> Tick {
+        self.woken.set(0);
+        // asyncio: expired timers become ready first, earliest deadline first.
+        let fired = self.time.fire_expired();
+        if fired > 0 {
+            self.trace(|| trace::TraceKind::TimersFired(fired));
+        }
+        self.drain_inject();
+        let batch = self.queue.len();
+        if matches!(self.schedule, Schedule::Random(_)) && batch > 1 {
+            self.queue.shuffle_front(batch, &self.rng);
+        }
+        let mut tick = Tick::default();
+        for _ in 0..batch {
+            match self.queue.pop() {
+                Some(Entry::Task(task)) => self.run_task(task, &mut tick),
+                Some(Entry::Main) if !self.main_queued.get() => {} // stale: its block_on ended
+                Some(Entry::Main) => {
+                    self.main_queued.set(false);
+                    tick.polled += 1;
+                    self.trace(|| trace::TraceKind::Poll(None));
+                    main();
+                }
+                None => break,
+            }
+        }
+        tick.woken = self.woken.get();
+        tick.has_ready = !self.queue.is_empty() || self.shared.has_remote();
+        tick
+    }
+
+    /// Nothing is ready: park until a wake or the next timer deadline; on a virtual clock,
+    /// jump to that deadline instead of waiting.
+    /// With no timer pending, a `block_on` checks for a deadlock before parking for good.
+    pub(super) fn wait_for_work(&self, main: Option<&Arc<MainWake>>) -> Result<(), Deadlock> {
+        if self.time.is_virtual() {
+            let before = self.time.now();
+            if self.time.jump_to_next_deadline() {
+                self.trace(|| trace::TraceKind::ClockJump {
+                    by: self.time.now() - before,
+                });
+                return Ok(());
+            }
+        } else if let Some(deadline) = self.time.next_deadline() {
+            let timeout = deadline.saturating_duration_since(Instant::now());
+            self.trace(|| trace::TraceKind::Park {
+                timeout: Some(timeout),
+            });
+            self.shared.park(Some(timeout));
+            return Ok(());
+        }
+        if let Some(deadlock) = main.and_then(|main| diag::find_deadlock(self, main)) {
+            return Err(deadlock);
+        }
+        self.trace(|| trace::TraceKind::Park { timeout: None });
+        self.shared.park(None);
+        Ok(())
+    }
+
+    /// Records a trace event, if tracing is on (the closure runs only then).
+    #[inline]
+    pub(super) fn trace(&self, event: impl FnOnce() -> trace::TraceKind) {
+        if let Some(tracer) = &self.tracer {
+            tracer.record(self.time.now(), event());
+        }
+    }
+
+    /// A task's name, if it has one.
+    pub(super) fn name(&self, id: TaskId) -> Option<String> {
+        self.names.borrow().get(&id).map(|name| name.to_string())
+    }
+
+    /// Whether anything is ready or waits in the inject queue.
+    pub(super) fn has_work(&self) -> bool {
+        !self.queue.is_empty() || self.shared.has_remote()
+    }
+
+    /// Calls `f` with a view of every live task (for diagnostics).
+    pub(super) fn for_each_task(&self, mut f: impl FnMut(diag::TaskView<'_>)) {
+        let live = self.tasks.borrow().live();
+        for (_, task) in live {
+            // SAFETY: listed tasks are alive (the executor's reference, I2) and `f` runs no
+            // user code, so none is released meanwhile; owner thread (I3).
+            let header = unsafe { task.as_ref() };
+            // SAFETY: owner thread; the join waker is borrowed only for this call, during
+            // which no `JoinHandle::poll` or completion runs (I3).
+            let join_waker = unsafe { (*header.join_waker.get()).as_ref() };
+            let name = match header.state.is_named() {
+                true => self
+                    .names
+                    .borrow()
+                    .get(&header.id)
+                    .map(|name| name.to_string()),
+                false => None,
+            };
+            let remote_queued = header
+                .remote_queued
+                .load(std::sync::atomic::Ordering::Acquire);
+            f(diag::TaskView {
+                id: header.id,
+                name,
+                state: header.state.describe(),
+                location: header.location,
+                wakers: diag::wakers_of(
+                    diag::load_refs(&header.refs),
+                    header.state.has_handle(),
+                    remote_queued,
+                ),
+                join_waker,
+            });
+        }
+    }
+
+    /// Moves remote wakes into the local run queue.
+    pub(super) fn drain_inject(&self) {
+        let mut entries = std::mem::take(&mut *self.inject.borrow_mut());
+        self.shared.drain(&mut entries);
+        for entry in entries.drain(..) {
+            match entry {
+                Inject::Task(task) => {
+                    let ptr = task.as_ptr();
+                    // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
+                    unsafe { ptr.as_ref() }
+                        .remote_queued
+                        .swap(false, std::sync::atomic::Ordering::AcqRel);
+                    // SAFETY: the entry's reference keeps the task alive; owner thread, inside
+                    // the executor (I8).
+                    unsafe { self.wake_local(ptr) };
+                    drop(task); // gives up the entry's reference
+                }
+                Inject::Main(main) => {
+                    main.clear_remote();
+                    self.wake_main(&main);
+                }
+            }
+        }
+        *self.inject.borrow_mut() = entries;
+    }
+
+    /// Polls one task popped from the run queue.
+    pub(super) fn run_task(&self, task: NonNull<Header>, tick: &mut Tick) {
+        // SAFETY: queued tasks are alive (I4); owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        match header.state.start_poll() {
+            // SAFETY: complete and no longer queued: the executor may release it (I4).
+            StartPoll::Release => unsafe { self.release(task) },
+            StartPoll::Poll => {
+                self.trace(|| trace::TraceKind::Poll(Some(header.id)));
+                self.current.set(Some(task));
+                // SAFETY: start_poll set RUNNING (I6); the executor's reference keeps it alive.
+                let poll = unsafe { Header::poll(task) };
+                self.current.set(None);
+                tick.polled += 1;
+                match poll {
+                    Poll::Ready(()) => {
+                        tick.completed += 1;
+                        // SAFETY: the future is gone (the stage holds the output); owner thread.
+                        unsafe { self.complete(task) };
+                    }
+                    Poll::Pending => match header.state.end_poll() {
+                        EndPoll::Idle => {}
+                        EndPoll::Reschedule => {
+                            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
+                            self.woken.set(self.woken.get() + 1);
+                            self.queue.push(Entry::Task(task));
+                        }
+                        EndPoll::Cancel => {
+                            tick.completed += 1;
+                            // SAFETY: no longer RUNNING, not complete: the future may be
+                            // dropped (I6).
+                            unsafe { self.cancel(task) };
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// A wake on the owner thread while the executor runs.
+    ///
+    /// # Safety
+    /// Owner thread with this executor entered (I8); the caller holds or borrows a reference.
+    pub(crate) unsafe fn wake_local(&self, task: NonNull<Header>) {
+        if self.closing.get() {
+            return;
+        }
+        // SAFETY: alive per the caller; owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        if header.state.wake() == state::Wake::Schedule {
+            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
+            self.woken.set(self.woken.get() + 1);
+            self.queue.push(Entry::Task(task));
+        }
+    }
+
+    /// The `block_on` future's waker fired on the owner thread.
+    pub(super) fn wake_main(&self, main: &Arc<MainWake>) {
+        if self.closing.get() || self.main.get() != Arc::as_ptr(main) || self.main_queued.get() {
+            return;
+        }
+        self.main_queued.set(true);
+        self.trace(|| trace::TraceKind::Wake(None));
+        self.woken.set(self.woken.get() + 1);
+        self.queue.push(Entry::Main);
+    }
+
+    /// Installs the future of a `block_on`, queued for its first poll.
+    pub(super) fn set_main(&self, main: &Arc<MainWake>) -> MainGuard<'_> {
+        self.adopt_main(main);
+        MainGuard {
+            core: self,
+            main: Arc::as_ptr(main),
+        }
+    }
+
+    /// Makes `main` the executor's main future and queues its first poll (no-op if it already is).
+    pub(super) fn adopt_main(&self, main: &Arc<MainWake>) {
+        let current = self.main.get();
+        if current == Arc::as_ptr(main) {
+            return;
+        }
+        assert!(
+            current.is_null(),
+            "greenloop: another block_on/run future is already driving this executor"
+        );
+        self.main.set(Arc::as_ptr(main));
+        self.main_queued.set(true);
+        self.queue.push(Entry::Main);
+    }
+
+    pub(super) fn clear_main(&self, main: &Arc<MainWake>) {
+        if self.main.get() == Arc::as_ptr(main) {
+            self.main.set(std::ptr::null());
+            if self.main_queued.replace(false) {
+                self.queue.remove_main();
+            }
+        }
+    }
+
+    /// Drops the task's future (cancellation) and completes it.
+    ///
+    /// The future is dropped under `RUNNING` (`start_cancel`), like a poll: a destructor that
+    /// cancels the same task again gets `Deferred`, and a wake only sets `NOTIFIED` (I6).
+    ///
+    /// # Safety
+    /// Owner thread; the task is neither `COMPLETE` nor `RUNNING` (I6); the caller holds a
+    /// reference.
+    pub(crate) unsafe fn cancel(&self, task: NonNull<Header>) {
+        // SAFETY: alive per the caller; owner thread.
+        unsafe { task.as_ref() }.state.start_cancel();
+        // SAFETY: RUNNING is now set by us, so this drop is the only access to the stage (I6).
+        unsafe { Header::cancel_future(task) };
+        // SAFETY: the future is gone now.
+        unsafe { self.complete(task) };
+    }
+
+    /// The future is gone: wake the joiner, drop a detached output, release if not queued.
+    ///
+    /// # Safety
+    /// Owner thread; the task's stage no longer holds the future; the caller holds a
+    /// reference (the executor's counts).
+    pub(crate) unsafe fn complete(&self, task: NonNull<Header>) {
+        // SAFETY: alive per the caller; owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        let done = header.state.complete();
+        self.trace(|| trace::TraceKind::Complete(header.id));
+        // SAFETY: owner thread; nothing else holds a borrow of the join waker (I3).
+        let joiner = unsafe { (*header.join_waker.get()).take() };
+        if !done.keep_output {
+            // SAFETY: complete and not running: exclusive access to the stage (I5, I6).
+            unsafe { Header::drop_stage(task) };
+        }
+        if done.release_now {
+            // SAFETY: complete and not queued (I4).
+            unsafe { self.release(task) };
+        }
+        if let Some(joiner) = joiner {
+            // A foreign waker may panic; the task's bookkeeping is done (tokio swallows it too).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| joiner.wake()));
+        }
+    }
+
+    /// Removes a complete, unqueued task from the list and gives up the executor's reference.
+    ///
+    /// # Safety
+    /// Owner thread; the task is complete, not queued, not yet released.
+    pub(super) unsafe fn release(&self, task: NonNull<Header>) {
+        // SAFETY: the executor's reference keeps it alive until the drop_ref below (I2).
+        let header = unsafe { task.as_ref() };
+        header.state.release();
+        self.tasks.borrow_mut().remove(header.slot.get(), task);
+        if header.state.is_named() {
+            self.names.borrow_mut().remove(&header.id);
+        }
+        // SAFETY: gives up the executor's reference (I2); may free the task.
+        unsafe { Header::drop_ref(task) };
+    }
+
+    /// The name of a task of the executor running on this thread, if it has one.
+    pub(crate) fn name_of(header: &Header) -> Option<String> {
+        let core = header.shared.owner_core();
+        if core.is_null() {
+            return None;
+        }
+        // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
+        // non-null means the executor is alive (I9).
+        let core = unsafe { &*core };
+        core.names
+            .borrow()
+            .get(&header.id)
+            .map(|name| name.to_string())
+    }
+}
+
+/// The executor's list of live tasks: a slab whose freed slots are reused (a free list), so
+/// that releasing a task touches only its own slot, never another task's header.
+#[derive(Default)]
+pub(super) struct TaskList {
+    slots: Vec<Option<NonNull<Header>>>,
+    free: Vec<u32>,
+    len: usize,
+}
+
+// === impl TaskList ===
+
+impl TaskList {
+    /// Stores `task`; returns its slot.
+    pub(super) fn insert(&mut self, task: NonNull<Header>) -> u32 {
+        self.len += 1;
+        match self.free.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(task);
+                slot
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len())
+                    .expect("greenloop: more than 4 billion live tasks");
+                self.slots.push(Some(task));
+                slot
+            }
+        }
+    }
+
+    pub(super) fn remove(&mut self, slot: u32, task: NonNull<Header>) {
+        debug_assert!(self.holds(slot, task), "task list slot out of sync");
+        self.slots[slot as usize] = None;
+        self.free.push(slot);
+        self.len -= 1;
+    }
+
+    pub(super) fn holds(&self, slot: u32, task: NonNull<Header>) -> bool {
+        self.slots.get(slot as usize) == Some(&Some(task))
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// A snapshot of the live tasks with their slots.
+    pub(super) fn live(&self) -> Vec<(u32, NonNull<Header>)> {
+        let slots = self.slots.iter().enumerate();
+        slots
+            .filter_map(|(slot, task)| Some((slot as u32, (*task)?)))
+            .collect()
+    }
+}
+
+/// The last step of `Executor::drop`: forget the run queue, close the inject queue (giving
+/// back its references), and null `owner_core` (I9, I10).
+pub(super) struct CloseOnDrop<'a>(pub(super) &'a Core);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        let core = self.0;
+        core.queue.take_all();
+        drop(core.shared.close());
+        core.inject.borrow_mut().clear();
+        core.shared.set_owner_core(std::ptr::null());
+    }
+}
