@@ -1,10 +1,8 @@
 //! Event: set wakes every waiter in order, clear, waiting on a set event, cancellation (spec §5).
 
-mod common;
-
 use std::task::Poll;
 
-use common::{Flag, Trace, poll_noop, poll_once};
+use crate::common::{Flag, Trace, poll_noop, poll_once};
 use greenloop::Executor;
 use greenloop::sync::Event;
 

@@ -1,9 +1,8 @@
 //! Time, end to end on greenloop's executor: sleeps, timeouts, intervals and the virtual
 //! clock. Every test but two runs on a virtual clock, so it is instant and deterministic;
 //! the two real-clock ones wait 10-20 ms for a wake and assert only a lower bound.
-mod common;
 
-use common::DropCounter;
+use crate::common::DropCounter;
 use greenloop::Executor;
 use greenloop::time::{self, Elapsed, MissedTickBehavior, sleep, sleep_until, timeout};
 use std::cell::RefCell;
@@ -20,7 +19,7 @@ fn virtual_executor() -> Executor {
 }
 
 /// A log of `(virtual milliseconds since the start, event)`, asserted in full (a
-/// `common::Trace` with timestamps).
+/// `crate::common::Trace` with timestamps).
 #[derive(Clone, Default)]
 struct Timeline {
     start: Rc<RefCell<Option<Instant>>>,

@@ -1,11 +1,9 @@
 //! Barrier: arrival indices, release of the whole party, reuse, reset, abort, and waiters
 //! that leave (spec §9).
 
-mod common;
-
 use std::task::Poll;
 
-use common::{Flag, poll_noop, poll_once};
+use crate::common::{Flag, poll_noop, poll_once};
 use greenloop::Executor;
 use greenloop::sync::{Barrier, BrokenBarrier};
 

@@ -1,5 +1,4 @@
 //! Tests for `race`, `race!` and `as_completed`, polled by hand with a counting waker.
-mod join_support;
 
 use std::cell::Cell;
 use std::future::{Future, pending, ready};
@@ -7,10 +6,10 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
+use crate::join_support::{Boxed, DropFlag, Gate, Harness, secs_since, virtual_block_on};
 use futures::StreamExt;
 use greenloop::gather::gather;
 use greenloop::race::{as_completed, race};
-use join_support::{Boxed, DropFlag, Gate, Harness, secs_since, virtual_block_on};
 use proptest::prelude::*;
 
 // === race ===

@@ -31,7 +31,7 @@ fn awaiting_producer_before_consumer_is_reported_not_hung() {
         "{text}"
     );
     assert!(
-        text.contains("task 1 \"producer\" (spawned at tests/diagnostics.rs:"),
+        text.contains("task 1 \"producer\" (spawned at tests/it/diagnostics.rs:"),
         "{text}"
     );
     assert!(
@@ -128,7 +128,7 @@ fn the_task_dump_lists_every_live_task_with_what_it_waits_on() {
     let lines: Vec<String> = dump.tasks().iter().map(ToString::to_string).collect();
     assert_eq!(lines.len(), 5, "{dump}");
     assert!(
-        lines[0].starts_with("task 1 \"worker\" (spawned at tests/diagnostics.rs:"),
+        lines[0].starts_with("task 1 \"worker\" (spawned at tests/it/diagnostics.rs:"),
         "{dump}"
     );
     assert!(

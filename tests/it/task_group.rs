@@ -1,13 +1,12 @@
 //! Tests for `TaskGroup` on greenloop's executor: output order, failure propagation and
 //! cancellation of siblings, panics, drop, nesting.
-mod join_support;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::join_support::{DropFlag, forever, secs_since, virtual_block_on, yield_times};
 use greenloop::task_group::{TaskError, TaskGroup};
 use greenloop::{block_on, yield_now};
-use join_support::{DropFlag, forever, secs_since, virtual_block_on, yield_times};
 
 // === TaskGroup ===
 

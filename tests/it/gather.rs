@@ -14,9 +14,7 @@ use std::task::{Context, Poll, Waker};
 use futures::StreamExt;
 use greenloop::gather::{gather, try_gather};
 
-mod join_support;
-
-use join_support::{
+use crate::join_support::{
     Boxed, DropFlag, Gate, Harness, counted, secs_since, virtual_block_on, yield_times,
 };
 

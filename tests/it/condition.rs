@@ -1,11 +1,9 @@
 //! Condition: wait releases and re-takes the lock, notify(n)/notify_all in FIFO order,
 //! wait_for, and no notification lost when a waiter is dropped (spec §8).
 
-mod common;
-
 use std::task::Poll;
 
-use common::{Flag, Trace, poll_noop, poll_once};
+use crate::common::{Flag, Trace, poll_noop, poll_once};
 use greenloop::sync::{Condition, Lock};
 use greenloop::{Executor, yield_now};
 

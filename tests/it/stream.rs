@@ -1,6 +1,5 @@
 //! Tests for async generators (`greenloop::stream::generator`): order, back-pressure, early drop,
 //! explicit close, panics, and interop with `StreamExt`.
-mod join_support;
 
 use std::cell::{Cell, RefCell};
 use std::future::{Future, pending};
@@ -11,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
+use crate::join_support::{CountingWaker, DropFlag, Gate, Trace};
 use greenloop::block_on;
 use greenloop::stream::{Closed, StreamExt, generator};
-use join_support::{CountingWaker, DropFlag, Gate, Trace};
 
 fn poll_once<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(waker))
@@ -371,8 +370,8 @@ fn close_during_an_abandoned_next_lets_the_body_finish_its_await_then_clean_up()
 
 #[test]
 fn a_timed_out_next_leaves_the_generator_closable_with_its_async_cleanup() {
+    use crate::join_support::{secs_since, virtual_block_on};
     use greenloop::time::{Elapsed, now, sleep, timeout};
-    use join_support::{secs_since, virtual_block_on};
     use std::time::Duration;
     let trace = Trace::default();
     let t = trace.clone();

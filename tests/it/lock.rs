@@ -1,11 +1,9 @@
 //! Lock, Semaphore and BoundedSemaphore: FIFO hand-off without barging, try variants,
 //! errors, cancellation while waiting and after being handed the lock/permit (spec §6, §7).
 
-mod common;
-
 use std::task::Poll;
 
-use common::{Flag, Trace, poll_noop, poll_once};
+use crate::common::{Flag, Trace, poll_noop, poll_once};
 use greenloop::sync::{BoundedSemaphore, Lock, ReleaseError, Semaphore};
 use greenloop::{Executor, yield_now};
 

@@ -1,11 +1,9 @@
 //! Queue, LifoQueue and PriorityQueue: ordering, hand-off fairness, errors, cancellation at
 //! every await point, task_done/join and both kinds of close (spec §4).
 
-mod common;
-
 use std::task::Poll;
 
-use common::{Flag, Trace, poll_noop, poll_once};
+use crate::common::{Flag, Trace, poll_noop, poll_once};
 use futures::StreamExt;
 use greenloop::Executor;
 use greenloop::sync::{

@@ -7,13 +7,11 @@
 //! and a pending future becomes ready exactly when its waker was woken (no lost wake-up, no
 //! spurious one). At the end the queue is closed and every pending future must finish.
 
-mod common;
-
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Poll, Waker};
 
-use common::{Flag, poll_noop, poll_once};
+use crate::common::{Flag, poll_noop, poll_once};
 use greenloop::sync::{Closed, Get, Put, PutError, Queue, TryGetError, TryPutError};
 use proptest::prelude::*;
 

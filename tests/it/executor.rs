@@ -1,8 +1,6 @@
 //! The executor's contract: scheduling order (event traces), join handles, panics,
 //! cancellation, shutdown, host-loop embedding, and wakes from other threads.
 
-mod common;
-
 use std::cell::Cell;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -12,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use common::{DropCounter, Parked, Trace};
+use crate::common::{DropCounter, Parked, Trace};
 use greenloop::{Executor, Schedule, Tick};
 
 // === scheduling order ===
@@ -228,7 +226,7 @@ fn a_panicking_task_is_reported_to_its_handle_and_the_others_carry_on() {
         assert!(message.contains("\"clumsy\""), "{message}");
         assert!(message.contains("dropped the tray"), "{message}");
         assert!(
-            message.contains("tests/executor.rs"),
+            message.contains("tests/it/executor.rs"),
             "spawn location: {message}"
         );
         good.await.unwrap()
