@@ -250,6 +250,9 @@ impl Core {
 
     /// Moves remote wakes into the local run queue.
     pub(super) fn drain_inject(&self) {
+        if !self.shared.has_remote() {
+            return; // the common case: one atomic load per tick
+        }
         let mut entries = std::mem::take(&mut *self.inject.borrow_mut());
         self.shared.drain(&mut entries);
         for entry in entries.drain(..) {
