@@ -11,29 +11,38 @@
 //!   number); sequence numbers are unique per driver, so a key whose slot now holds another
 //!   sequence number refers to a timer that already fired or was cancelled. The sequence
 //!   number is the slot's generation.
-//! - The **radix heap** holds `(deadline, seq, slot)` items in 65 buckets relative to `last`,
-//!   the deadline most recently taken out: bucket 0 holds items whose deadline equals `last`,
-//!   bucket *b* > 0 those whose deadline differs from `last` first in bit *b* − 1 (counting
-//!   from the least significant bit), so every item in a lower bucket has an earlier deadline
-//!   than every item in a higher one. Insert pushes onto a bucket's `Vec`: O(1). To take the
-//!   earliest item when bucket 0 is empty, find the lowest non-empty bucket (a bit mask), take
-//!   its smallest deadline as the new `last` and redistribute the bucket's items, which all land
-//!   in lower buckets. An item only ever moves down, so it moves at most 64 times, and in
-//!   practice a handful; each move is a sequential read and a push, which is why this beats a
-//!   binary heap's random accesses by several times with 100k timers pending.
+//! - The **radix heap** holds `(deadline, seq, slot)` items relative to `last`, the deadline
+//!   most recently taken out. It reads a deadline as eight 8-bit digits (a radix heap with
+//!   base 256, or equally a hierarchical timing wheel of eight levels of 256 slots that turns
+//!   with `last`). `due` holds the items whose deadline is at or below `last`; any other item
+//!   sits in the bucket (level, digit) where *level* is the most significant digit in which
+//!   its deadline differs from `last` and *digit* is its own value of that digit. So every
+//!   item of a lower level, or of the same level and a lower digit, has an earlier deadline.
+//!   Insert pushes onto a bucket's `Vec`: O(1). To take the earliest item when `due` is
+//!   empty, find the lowest non-empty bucket (a bit mask per level, and one of levels), take
+//!   its smallest deadline as the new `last` and redistribute the bucket's items: those at
+//!   `last` go to `due`, the rest land in lower levels. An item only ever moves down a level,
+//!   so it moves at most 8 times, and 3 or 4 times for deadlines up to a second ahead (with
+//!   one bucket per bit, as in the textbook radix heap, it was about one move per bit of
+//!   distance, some 16 for timers milliseconds apart); each move is a sequential read and a
+//!   push, which is why this beats a binary heap's random accesses by several times with 100k
+//!   timers pending. A bucket keeps its allocation when emptied only if it is small (`KEEP`),
+//!   as the high levels see a new digit every few milliseconds.
 //! - A radix heap needs **monotone** keys: nothing may be filed below `last`. `last` is always
 //!   a deadline that has already fired, so `last <= now`, and a timer inserted with a deadline
 //!   at or below it (one that was created, then first polled after its deadline) has already
-//!   passed: it goes straight into bucket 0 and fires at the next pop.
-//! - Equal deadlines fire in **sequence-number order**, which is creation order: bucket 0 is
-//!   kept sorted by `(deadline, seq)` (it is usually tiny and arrives already sorted).
+//!   passed: it goes straight into `due` and fires at the next pop.
+//! - Equal deadlines fire in **sequence-number order**, which is creation order:
+//!   `due` is kept sorted by `(deadline, seq)` (it is usually tiny, and a redistribution
+//!   usually fills it in creation order, which is reversed rather than sorted).
 //! - **Cancelling** ([`Timers::cancel`]) frees the slot at once and leaves the bucket item
 //!   behind as a *tombstone* (its slot no longer holds its sequence number). Tombstones are
-//!   dropped when a redistribution or a pop meets them, and all buckets are swept (`retain`,
-//!   O(n)) whenever tombstones outnumber live items. So the buckets never hold more than about
+//!   dropped when a redistribution or a pop meets them, and `due` and the non-empty buckets
+//!   are swept (`retain`, O(n)) whenever tombstones outnumber live items. So the buckets never hold more than about
 //!   twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
-//! - Sizes: 24 bytes per bucket item, 24 per slab entry.
+//! - Sizes: 24 bytes per item, 24 per slab entry, and 2048 empty buckets (48 KiB, allocated
+//!   at the first insert that is not already due).
 //!
 //! Source: Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
 //! problem", J. ACM 37(2), 1990 (the radix heap); lazy deletion with a sweep once more than
@@ -51,14 +60,20 @@ pub(crate) struct Key {
 /// The pending timers of one driver.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    /// `buckets[b]` holds the items filed under bucket `b` (see the module docs). Bucket 0 is
-    /// sorted by descending `(deadline, seq)`, so `pop` yields the earliest.
+    /// The items whose deadline is `<= last` (those at `last` and those filed after it had
+    /// passed), sorted by descending `(deadline, seq)`, so that `pop` yields the earliest.
+    due: Vec<Item>,
+    /// `buckets[level * SLOTS + digit]` holds the items filed under that level and digit (see
+    /// the module docs). Empty until the first item is filed.
     buckets: Vec<Vec<Item>>,
-    /// Bit `b` is set iff `buckets[b]` is non-empty.
-    occupied: u128,
-    /// The deadline most recently taken out; every item's deadline is `>= last`.
+    /// Bit `level` is set iff some bucket of that level is non-empty.
+    levels: u32,
+    /// Bit `digit` of `occupied[level]` (as a `WORDS`-word bit set) is set iff that bucket is
+    /// non-empty.
+    occupied: [[u64; WORDS]; LEVELS],
+    /// The deadline most recently taken out; every item's deadline outside `due` is `> last`.
     last: u64,
-    /// Items in all buckets, tombstones included.
+    /// Items in `due` and all buckets, tombstones included.
     items: usize,
     /// Slab of entries, indexed by `Key::slot`.
     entries: Vec<Entry>,
@@ -66,8 +81,8 @@ pub(crate) struct Timers {
     free: Vec<u32>,
     /// Items whose timer was cancelled (the slot no longer holds their `seq`).
     tombstones: usize,
-    /// When `Some`, an item with the earliest deadline among buckets 1 and up (it may have
-    /// been cancelled since); saves rescanning a bucket between `next_deadline` and the pop.
+    /// When `Some`, an item with the earliest deadline among the buckets (it may have been
+    /// cancelled since); saves rescanning a bucket between `next_deadline` and the pop.
     hint: Option<Item>,
 }
 
@@ -103,16 +118,28 @@ const VACANT: u64 = 0;
 /// skipping a few tombstones).
 const MIN_COMPACT: usize = 64;
 
-/// Bucket 0 plus one bucket per bit of a `u64`.
-const BUCKETS: usize = 65;
+/// Bits per digit: a deadline is read as `LEVELS` digits of `DIGIT` bits.
+const DIGIT: u32 = 8;
+/// Buckets per level, one per digit value.
+const SLOTS: usize = 1 << DIGIT;
+/// Words of a level's occupancy bit set.
+const WORDS: usize = SLOTS / 64;
+/// Levels: enough digits for a `u64`.
+const LEVELS: usize = u64::BITS.div_ceil(DIGIT) as usize;
+/// A bucket keeps its allocation after being emptied only up to this many items, so that
+/// buckets that held a burst once (the high levels see a new digit every few milliseconds)
+/// do not each keep a burst's worth of memory.
+const KEEP: usize = 256;
 
 // === impl Timers ===
 
 impl Default for Timers {
     fn default() -> Timers {
         Timers {
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
+            due: Vec::new(),
+            buckets: Vec::new(),
+            levels: 0,
+            occupied: [[0; WORDS]; LEVELS],
             last: 0,
             items: 0,
             entries: Vec::new(),
@@ -135,7 +162,7 @@ impl Timers {
         self.items == 0
     }
 
-    /// Number of bucket items, tombstones included (for the no-growth tests).
+    /// Number of items, tombstones included (for the no-growth tests).
     #[cfg(test)]
     pub(crate) fn heap_len(&self) -> usize {
         self.items
@@ -145,8 +172,8 @@ impl Timers {
     ///
     /// `seq` must be unique among all timers ever inserted here, and non-zero; it breaks ties
     /// between equal deadlines (smaller fires first). A deadline at or before the last one
-    /// fired has passed already: it is filed in bucket 0 and fires at the next
-    /// [`Timers::pop_expired`], still in `(deadline, seq)` order with the rest of bucket 0.
+    /// taken out is filed in `due` and fires at the next [`Timers::pop_expired`] that finds
+    /// it expired, in `(deadline, seq)` order with the rest of `due`.
     pub(crate) fn insert(&mut self, deadline: u64, seq: u64, waker: Waker) -> Key {
         debug_assert_ne!(seq, VACANT, "sequence numbers start at 1");
         let slot = match self.free.pop() {
@@ -172,15 +199,15 @@ impl Timers {
             slot,
         };
         if deadline <= self.last {
-            // Keep bucket 0 sorted, descending, so that `pop` yields the earliest.
-            let zero = &mut self.buckets[0];
-            let pos = zero.partition_point(|i| i.order() > item.order());
-            zero.insert(pos, item);
-            self.occupied |= 1;
+            // Keep `due` sorted, descending, so that `pop` yields the earliest.
+            let pos = self.due.partition_point(|i| i.order() > item.order());
+            self.due.insert(pos, item);
         } else {
+            if self.buckets.is_empty() {
+                self.buckets = (0..LEVELS * SLOTS).map(|_| Vec::new()).collect();
+            }
             let b = self.bucket_of(deadline);
-            self.buckets[b].push(item);
-            self.occupied |= 1 << b;
+            self.file(b, item);
             if let Some(h) = self.hint
                 && deadline < h.deadline
             {
@@ -203,6 +230,7 @@ impl Timers {
     /// `Some(replaced)`. The replaced waker is handed back so that the caller drops it after
     /// releasing its borrow of `Timers`: dropping a waker may drop a task's output, which
     /// may drop a timer and re-enter the driver.
+    #[inline]
     pub(crate) fn update_waker(&mut self, key: Key, waker: &Waker) -> Option<Option<Waker>> {
         let entry = &mut self.entries[key.slot as usize];
         if entry.seq != key.seq {
@@ -235,11 +263,11 @@ impl Timers {
 
     /// The earliest deadline among pending timers.
     ///
-    /// Costs a scan of the lowest non-empty bucket when bucket 0 is empty (sequential, and
-    /// the items scanned are about to be redistributed by the next pop anyway).
+    /// Costs a scan of the lowest non-empty bucket when `due` is empty and no hint is cached
+    /// (the scan caches one; the next pop redistributes that bucket).
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        self.skip_tombstones_in_bucket0();
-        if let Some(item) = self.buckets[0].last() {
+        self.skip_tombstones_in_due();
+        if let Some(item) = self.due.last() {
             return Some(item.deadline);
         }
         match self.hint {
@@ -252,11 +280,12 @@ impl Timers {
     /// Call it in a loop to fire every expired timer in `(deadline, seq)` order.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<Waker> {
         loop {
-            if let Some(item) = self.buckets[0].pop() {
-                self.items -= 1;
-                if self.buckets[0].is_empty() {
-                    self.occupied &= !1;
+            if let Some(&item) = self.due.last() {
+                if item.deadline > now {
+                    return None;
                 }
+                self.due.pop();
+                self.items -= 1;
                 let entry = &mut self.entries[item.slot as usize];
                 if entry.seq != item.seq {
                     self.tombstones -= 1;
@@ -285,20 +314,51 @@ impl Timers {
         self.entries[item.slot as usize].seq == item.seq
     }
 
-    /// The bucket an item with this deadline belongs in, relative to `last`.
+    /// The bucket an item with this deadline (`> last`) belongs in: the level is the most
+    /// significant digit in which it differs from `last`, the slot its own value of that digit.
     #[inline]
     fn bucket_of(&self, deadline: u64) -> usize {
-        (u64::BITS - (deadline ^ self.last).leading_zeros()) as usize
+        debug_assert!(deadline > self.last);
+        let high = u64::BITS - 1 - (deadline ^ self.last).leading_zeros();
+        let level = high / DIGIT;
+        let digit = (deadline >> (level * DIGIT)) as usize & (SLOTS - 1);
+        level as usize * SLOTS + digit
     }
 
-    /// The lowest non-empty bucket other than 0.
+    /// Pushes `item` onto bucket `b` and marks it occupied.
+    #[inline]
+    fn file(&mut self, b: usize, item: Item) {
+        self.buckets[b].push(item);
+        let (level, digit) = (b / SLOTS, b % SLOTS);
+        self.occupied[level][digit / 64] |= 1 << (digit % 64);
+        self.levels |= 1 << level;
+    }
+
+    /// Marks bucket `b` empty.
+    #[inline]
+    fn mark_empty(&mut self, b: usize) {
+        let (level, digit) = (b / SLOTS, b % SLOTS);
+        let words = &mut self.occupied[level];
+        words[digit / 64] &= !(1 << (digit % 64));
+        if words.iter().all(|&w| w == 0) {
+            self.levels &= !(1 << level);
+        }
+    }
+
+    /// The lowest non-empty bucket: its items have the earliest deadlines outside `due`.
+    #[inline]
     fn lowest_occupied(&self) -> Option<usize> {
-        let above0 = self.occupied & !1;
-        (above0 != 0).then(|| above0.trailing_zeros() as usize)
+        if self.levels == 0 {
+            return None;
+        }
+        let level = self.levels.trailing_zeros() as usize;
+        let words = &self.occupied[level];
+        let w = words.iter().position(|&w| w != 0)?;
+        Some(level * SLOTS + w * 64 + words[w].trailing_zeros() as usize)
     }
 
-    /// Finds a live item with the earliest deadline among buckets 1 and up, stores it in
-    /// `hint` and returns it. Drops buckets that turn out to hold only tombstones.
+    /// Finds a live item with the earliest deadline among the buckets, stores it in `hint`
+    /// and returns it. Drops buckets that turn out to hold only tombstones.
     fn find_min(&mut self) -> Option<Item> {
         loop {
             let b = self.lowest_occupied()?;
@@ -326,18 +386,18 @@ impl Timers {
         }
     }
 
-    /// Sets `last = min` and refiles every item of the lowest non-empty bucket (all land
-    /// lower, those at `min` in bucket 0); drops the tombstones met. `min` must be a lower
-    /// bound of that bucket's deadlines.
+    /// Sets `last = min` and refiles every item of the lowest non-empty bucket: those at `min`
+    /// into `due`, the others into lower buckets. Drops the tombstones met. `min` must be a
+    /// lower bound of that bucket's deadlines.
     fn redistribute(&mut self, min: u64) {
-        debug_assert!(self.buckets[0].is_empty(), "bucket 0 must be drained first");
+        debug_assert!(self.due.is_empty(), "`due` must be drained first");
         let Some(b) = self.lowest_occupied() else {
             return;
         };
         self.last = min;
         self.hint = None;
         let mut items = std::mem::take(&mut self.buckets[b]);
-        self.occupied &= !(1 << b);
+        self.mark_empty(b);
         let check = self.tombstones > 0;
         for item in items.drain(..) {
             if check && !self.is_live(item) {
@@ -345,16 +405,24 @@ impl Timers {
                 self.items -= 1;
                 continue;
             }
-            let to = self.bucket_of(item.deadline);
-            debug_assert!(to < b, "radix heap items only move down");
-            self.buckets[to].push(item);
-            self.occupied |= 1 << to;
+            if item.deadline == min {
+                self.due.push(item);
+            } else {
+                let to = self.bucket_of(item.deadline);
+                debug_assert!(to < b, "radix heap items only move down");
+                self.file(to, item);
+            }
         }
-        // Keep the allocation for the next items filed under `b`.
-        self.buckets[b] = items;
-        let zero = &mut self.buckets[0];
-        if !zero.is_sorted_by(|a, b| a.order() > b.order()) {
-            zero.sort_unstable_by_key(|i| std::cmp::Reverse(i.order()));
+        // Keep a small allocation for the next items filed under `b`.
+        if items.capacity() <= KEEP {
+            self.buckets[b] = items;
+        }
+        // Items usually arrive in creation order: ascending, the reverse of what `due` wants.
+        let due = &mut self.due;
+        if due.is_sorted_by(|a, b| a.seq < b.seq) {
+            due.reverse();
+        } else if !due.is_sorted_by(|a, b| a.seq > b.seq) {
+            due.sort_unstable_by_key(|i| std::cmp::Reverse(i.seq));
         }
     }
 
@@ -362,41 +430,58 @@ impl Timers {
     fn clear_bucket(&mut self, b: usize) {
         self.hint = None;
         let n = self.buckets[b].len();
-        self.buckets[b].clear();
-        self.occupied &= !(1 << b);
+        if self.buckets[b].capacity() <= KEEP {
+            self.buckets[b].clear();
+        } else {
+            self.buckets[b] = Vec::new();
+        }
+        self.mark_empty(b);
         self.tombstones -= n;
         self.items -= n;
     }
 
-    /// Pops tombstones off the end of bucket 0, so that its last item, if any, is live.
-    fn skip_tombstones_in_bucket0(&mut self) {
-        while let Some(item) = self.buckets[0].last() {
+    /// Pops tombstones off the end of `due`, so that its last item, if any, is live.
+    fn skip_tombstones_in_due(&mut self) {
+        while let Some(item) = self.due.last() {
             if self.entries[item.slot as usize].seq == item.seq {
                 return;
             }
-            self.buckets[0].pop();
+            self.due.pop();
             self.tombstones -= 1;
             self.items -= 1;
         }
-        self.occupied &= !1;
     }
 
-    /// Drops every tombstone from every bucket: O(n).
+    /// Drops every tombstone from `due` and the non-empty buckets: O(n).
     fn compact(&mut self) {
         self.hint = None;
         let entries = &self.entries;
-        let mut occupied = 0;
-        for (b, bucket) in self.buckets.iter_mut().enumerate() {
-            bucket.retain(|i| entries[i.slot as usize].seq == i.seq);
-            if !bucket.is_empty() {
-                occupied |= 1 << b;
+        let live = |i: &Item| entries[i.slot as usize].seq == i.seq;
+        self.due.retain(live);
+        let mut levels = self.levels;
+        while levels != 0 {
+            let level = levels.trailing_zeros() as usize;
+            levels &= levels - 1;
+            for w in 0..WORDS {
+                let mut bits = self.occupied[level][w];
+                while bits != 0 {
+                    let bit = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let bucket = &mut self.buckets[level * SLOTS + w * 64 + bit];
+                    bucket.retain(live);
+                    if bucket.is_empty() {
+                        self.occupied[level][w] &= !(1 << bit);
+                    }
+                }
+            }
+            if self.occupied[level].iter().all(|&w| w == 0) {
+                self.levels &= !(1 << level);
             }
         }
-        self.occupied = occupied;
         self.tombstones = 0;
         self.items = self.len();
         debug_assert_eq!(
-            self.buckets.iter().map(Vec::len).sum::<usize>(),
+            self.due.len() + self.buckets.iter().map(Vec::len).sum::<usize>(),
             self.items,
             "a live timer lost its item"
         );
@@ -585,7 +670,10 @@ mod tests {
                 prop_assert_eq!(t.len(), model.len());
                 prop_assert_eq!(t.next_deadline(), model.keys().next().map(|k| k.0));
                 prop_assert!(t.items <= 2 * t.len() + MIN_COMPACT);
-                prop_assert_eq!(t.items, t.buckets.iter().map(Vec::len).sum::<usize>());
+                prop_assert_eq!(
+                    t.items,
+                    t.due.len() + t.buckets.iter().map(Vec::len).sum::<usize>()
+                );
                 prop_assert_eq!(t.is_empty(), t.items == 0);
             }
             prop_assert_eq!(&*log.lock().unwrap(), &expected);
