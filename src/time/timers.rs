@@ -11,35 +11,39 @@
 //!   number); sequence numbers are unique per driver, so a key whose slot now holds another
 //!   sequence number refers to a timer that already fired or was cancelled. The sequence
 //!   number is the slot's generation.
-//! - The **radix heap** holds `(deadline, seq, slot)` items relative to `last`, the deadline
-//!   most recently taken out. It reads a deadline as eight 8-bit digits (a radix heap with
-//!   base 256, or equally a hierarchical timing wheel of eight levels of 256 slots that turns
-//!   with `last`). `due` holds the items whose deadline is at or below `last`; any other item
-//!   sits in the bucket (level, digit) where *level* is the most significant digit in which
-//!   its deadline differs from `last` and *digit* is its own value of that digit. So every
-//!   item of a lower level, or of the same level and a lower digit, has an earlier deadline.
-//!   Insert pushes onto a bucket's `Vec`: O(1). To take the earliest item when `due` is
-//!   empty, find the lowest non-empty bucket (a bit mask per level, and one of levels), take
-//!   its smallest deadline as the new `last` and redistribute the bucket's items: those at
-//!   `last` go to `due`, the rest land in lower levels. An item only ever moves down a level,
-//!   so it moves at most 8 times, and 3 or 4 times for deadlines up to a second ahead (with
-//!   one bucket per bit, as in the textbook radix heap, it was about one move per bit of
-//!   distance, some 16 for timers milliseconds apart); each move is a sequential read and a
-//!   push, which is why this beats a binary heap's random accesses by several times with 100k
-//!   timers pending. A bucket keeps its allocation when emptied only if it is small (`KEEP`),
-//!   as the high levels see a new digit every few milliseconds.
-//! - A radix heap needs **monotone** keys: nothing may be filed below `last`. `last` is always
-//!   a deadline that has already fired, so `last <= now`, and a timer inserted with a deadline
-//!   at or below it (one that was created, then first polled after its deadline) has already
-//!   passed: it goes straight into `due` and fires at the next pop.
+//! - The **radix heap** holds `(deadline, seq, slot)` items relative to `last`, the latest deadline
+//!   taken out of the buckets. It reads a deadline as eight 8-bit digits (a radix heap with base
+//!   256, or equally a hierarchical timing wheel of eight levels of 256 slots that turns with
+//!   `last`). `due` holds the items whose deadline is at or below `last`; any other item sits in
+//!   the bucket (level, digit) where *level* is the most significant digit in which its deadline
+//!   differs from `last` and *digit* is its own value of that digit. So every item of a lower
+//!   level, or of the same level and a lower digit, has an earlier deadline. Insert pushes onto a
+//!   bucket's `Vec`: O(1). When `due` runs empty, the lowest non-empty bucket (a bit mask per
+//!   level, and one of levels) is taken out: if it holds at most `SORT_MAX` items it is sorted into
+//!   `due` whole and `last` becomes its latest deadline; otherwise its earliest deadline becomes
+//!   `last` and its items are redistributed: those at `last` go to `due`, the rest land in lower
+//!   levels. An item only ever moves down a level, so it moves at most 8 times, and at most 4 times
+//!   (into `due` included) for deadlines less than 4 s ahead (with one bucket per bit, as in the
+//!   textbook radix heap, it was about one move per bit of distance, some 16 for timers
+//!   milliseconds apart); each move is a sequential read and a push, which is why this beats a
+//!   binary heap's random accesses by several times with 100k timers pending. Sorting small buckets
+//!   whole spares a visit to each of the many one-deadline buckets below them, one per tick. A
+//!   bucket keeps its allocation when emptied only if it is small (`KEEP`), as the high levels see
+//!   a new digit every few milliseconds.
+//! - A radix heap needs **monotone** keys: nothing may be filed in a bucket at or below
+//!   `last`. A timer inserted with a deadline at or below `last` (one that was created, then
+//!   first polled after its deadline, or one due within the bucket just sorted) goes
+//!   straight into `due`, in order (binary search and a shift of a small `Vec`).
+//!   `next_deadline` and `pop_expired` both refill `due` when it is empty, so `last` may be
+//!   ahead of the clock; `pop_expired` compares the earliest item of `due` with `now`.
 //! - Equal deadlines fire in **sequence-number order**, which is creation order:
 //!   `due` is kept sorted by `(deadline, seq)` (it is usually tiny, and a redistribution
 //!   usually fills it in creation order, which is reversed rather than sorted).
 //! - **Cancelling** ([`Timers::cancel`]) frees the slot at once and leaves the bucket item
 //!   behind as a *tombstone* (its slot no longer holds its sequence number). Tombstones are
-//!   dropped when a redistribution or a pop meets them, and `due` and the non-empty buckets
-//!   are swept (`retain`, O(n)) whenever tombstones outnumber live items. So the buckets never hold more than about
-//!   twice the pending timers, a program that creates and drops timeouts forever runs in
+//!   dropped when a redistribution, a sort into `due` or a pop meets them, and `due` and
+//!   the non-empty buckets are swept (`retain`, O(n)) whenever tombstones outnumber live
+//!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
 //! - Sizes: 24 bytes per item, 24 per slab entry, and 2048 empty buckets (48 KiB, allocated
 //!   at the first insert that is not already due).
@@ -71,7 +75,8 @@ pub(crate) struct Timers {
     /// Bit `digit` of `occupied[level]` (as a `WORDS`-word bit set) is set iff that bucket is
     /// non-empty.
     occupied: [[u64; WORDS]; LEVELS],
-    /// The deadline most recently taken out; every item's deadline outside `due` is `> last`.
+    /// The latest deadline taken out of the buckets into `due` (or filed there); every item
+    /// in `due` has a deadline `<= last`, every item in a bucket one `> last`.
     last: u64,
     /// Items in `due` and all buckets, tombstones included.
     items: usize,
@@ -81,9 +86,6 @@ pub(crate) struct Timers {
     free: Vec<u32>,
     /// Items whose timer was cancelled (the slot no longer holds their `seq`).
     tombstones: usize,
-    /// When `Some`, an item with the earliest deadline among the buckets (it may have been
-    /// cancelled since); saves rescanning a bucket between `next_deadline` and the pop.
-    hint: Option<Item>,
 }
 
 /// A slab slot: vacant when `seq == VACANT`.
@@ -130,6 +132,10 @@ const LEVELS: usize = u64::BITS.div_ceil(DIGIT) as usize;
 /// buckets that held a burst once (the high levels see a new digit every few milliseconds)
 /// do not each keep a burst's worth of memory.
 const KEEP: usize = 256;
+/// A lowest bucket of at most this many items is sorted into `due` whole rather than
+/// redistributed: the buckets below it, one deadline or a few each, would otherwise each
+/// be visited in turn, one per tick.
+const SORT_MAX: usize = 64;
 
 // === impl Timers ===
 
@@ -145,7 +151,6 @@ impl Default for Timers {
             entries: Vec::new(),
             free: Vec::new(),
             tombstones: 0,
-            hint: None,
         }
     }
 }
@@ -208,11 +213,6 @@ impl Timers {
             }
             let b = self.bucket_of(deadline);
             self.file(b, item);
-            if let Some(h) = self.hint
-                && deadline < h.deadline
-            {
-                self.hint = Some(item);
-            }
         }
         self.items += 1;
         Key { slot, seq }
@@ -263,48 +263,52 @@ impl Timers {
 
     /// The earliest deadline among pending timers.
     ///
-    /// Costs a scan of the lowest non-empty bucket when `due` is empty and no hint is cached
-    /// (the scan caches one; the next pop redistributes that bucket).
+    /// When `due` is empty this first refills it from the lowest non-empty bucket (see
+    /// [`Timers::fill_due`]), work that the next pop would do anyway.
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        self.skip_tombstones_in_due();
-        if let Some(item) = self.due.last() {
-            return Some(item.deadline);
-        }
-        match self.hint {
-            Some(h) if self.is_live(h) => Some(h.deadline),
-            _ => self.find_min().map(|h| h.deadline),
+        if self.fill_due() {
+            self.due.last().map(|i| i.deadline)
+        } else {
+            None
         }
     }
 
     /// Removes the earliest pending timer if its deadline is `<= now` and returns its waker.
     /// Call it in a loop to fire every expired timer in `(deadline, seq)` order.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<Waker> {
+        if !self.fill_due() {
+            return None;
+        }
+        let item = *self.due.last()?;
+        if item.deadline > now {
+            return None;
+        }
+        self.due.pop();
+        self.items -= 1;
+        let entry = &mut self.entries[item.slot as usize];
+        debug_assert_eq!(entry.seq, item.seq, "`fill_due` left a tombstone last");
+        entry.seq = VACANT;
+        self.free.push(item.slot);
+        entry.waker.take()
+    }
+
+    /// Makes the last item of `due` a live one, refilling `due` from the lowest non-empty
+    /// bucket as often as needed. Returns `false` if no timer is pending.
+    #[inline]
+    fn fill_due(&mut self) -> bool {
         loop {
-            if let Some(&item) = self.due.last() {
-                if item.deadline > now {
-                    return None;
-                }
-                self.due.pop();
-                self.items -= 1;
-                let entry = &mut self.entries[item.slot as usize];
-                if entry.seq != item.seq {
-                    self.tombstones -= 1;
-                    continue;
-                }
-                entry.seq = VACANT;
-                self.free.push(item.slot);
-                return entry.waker.take();
+            self.skip_tombstones_in_due();
+            if !self.due.is_empty() {
+                return true;
             }
-            // A cancelled hint is still a lower bound on every deadline, which is all that
-            // `redistribute` needs.
-            let min = match self.hint {
-                Some(h) => h,
-                None => self.find_min()?,
+            let Some(b) = self.lowest_occupied() else {
+                return false;
             };
-            if min.deadline > now {
-                return None;
+            if self.buckets[b].len() <= SORT_MAX {
+                self.take_sorted(b);
+            } else {
+                self.redistribute(b);
             }
-            self.redistribute(min.deadline);
         }
     }
 
@@ -357,45 +361,49 @@ impl Timers {
         Some(level * SLOTS + w * 64 + words[w].trailing_zeros() as usize)
     }
 
-    /// Finds a live item with the earliest deadline among the buckets, stores it in `hint`
-    /// and returns it. Drops buckets that turn out to hold only tombstones.
-    fn find_min(&mut self) -> Option<Item> {
-        loop {
-            let b = self.lowest_occupied()?;
-            let bucket = &self.buckets[b];
-            // The lowest bucket holds the earliest deadlines. Look at liveness only for the
-            // minimum found (one slab access), and rescan filtering tombstones if it is dead.
-            let min = *bucket.iter().min_by_key(|i| i.deadline)?;
-            let min = if self.is_live(min) {
-                Some(min)
-            } else {
-                let entries = &self.entries;
-                bucket
-                    .iter()
-                    .filter(|i| entries[i.slot as usize].seq == i.seq)
-                    .min_by_key(|i| i.deadline)
-                    .copied()
-            };
-            match min {
-                Some(min) => {
-                    self.hint = Some(min);
-                    return Some(min);
-                }
-                None => self.clear_bucket(b),
-            }
+    /// Moves the items of bucket `b`, the lowest non-empty one, into `due` (empty), sorted, and
+    /// sets `last` to their latest deadline. Drops the tombstones met.
+    fn take_sorted(&mut self, b: usize) {
+        debug_assert!(self.due.is_empty(), "`due` must be drained first");
+        // `due` takes over the bucket's allocation; the bucket gets `due`'s empty one.
+        std::mem::swap(&mut self.due, &mut self.buckets[b]);
+        self.mark_empty(b);
+        if self.buckets[b].capacity() > KEEP {
+            self.buckets[b] = Vec::new();
+        }
+        if self.tombstones > 0 {
+            let entries = &self.entries;
+            let before = self.due.len();
+            self.due.retain(|i| entries[i.slot as usize].seq == i.seq);
+            let dropped = before - self.due.len();
+            self.tombstones -= dropped;
+            self.items -= dropped;
+        }
+        let due = &mut self.due;
+        // Items usually arrive in creation order; when their deadlines also ascend (a bucket
+        // of one deadline), that is the reverse of what `due` wants.
+        if due.is_sorted_by(|a, b| a.order() < b.order()) {
+            due.reverse();
+        } else if !due.is_sorted_by(|a, b| a.order() > b.order()) {
+            due.sort_unstable_by_key(|i| std::cmp::Reverse(i.order()));
+        }
+        if let Some(latest) = due.first() {
+            // Every item left in a bucket is later: it is in a higher bucket than `b`.
+            self.last = latest.deadline;
         }
     }
 
-    /// Sets `last = min` and refiles every item of the lowest non-empty bucket: those at `min`
-    /// into `due`, the others into lower buckets. Drops the tombstones met. `min` must be a
-    /// lower bound of that bucket's deadlines.
-    fn redistribute(&mut self, min: u64) {
+    /// Sets `last` to the earliest deadline of bucket `b`, the lowest non-empty one, and
+    /// refiles its items: those at `last` into `due` (empty), the others into lower levels.
+    /// Drops the tombstones met.
+    fn redistribute(&mut self, b: usize) {
         debug_assert!(self.due.is_empty(), "`due` must be drained first");
-        let Some(b) = self.lowest_occupied() else {
+        // A tombstone's deadline is as good a new `last` as any: all that matters is that it
+        // is a deadline of this bucket and no later than the others.
+        let Some(min) = self.buckets[b].iter().map(|i| i.deadline).min() else {
             return;
         };
         self.last = min;
-        self.hint = None;
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.mark_empty(b);
         let check = self.tombstones > 0;
@@ -426,20 +434,6 @@ impl Timers {
         }
     }
 
-    /// Drops bucket `b`, which holds only tombstones.
-    fn clear_bucket(&mut self, b: usize) {
-        self.hint = None;
-        let n = self.buckets[b].len();
-        if self.buckets[b].capacity() <= KEEP {
-            self.buckets[b].clear();
-        } else {
-            self.buckets[b] = Vec::new();
-        }
-        self.mark_empty(b);
-        self.tombstones -= n;
-        self.items -= n;
-    }
-
     /// Pops tombstones off the end of `due`, so that its last item, if any, is live.
     fn skip_tombstones_in_due(&mut self) {
         while let Some(item) = self.due.last() {
@@ -454,7 +448,6 @@ impl Timers {
 
     /// Drops every tombstone from `due` and the non-empty buckets: O(n).
     fn compact(&mut self) {
-        self.hint = None;
         let entries = &self.entries;
         let live = |i: &Item| entries[i.slot as usize].seq == i.seq;
         self.due.retain(live);
@@ -532,6 +525,27 @@ mod tests {
         fire_all(&mut t, 10);
         assert_eq!(*log.lock().unwrap(), [6, 1, 2, 3, 4, 5]);
         assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn a_timer_filed_below_a_last_ahead_of_the_clock_waits_for_its_deadline() {
+        let log = Arc::default();
+        let mut t = Timers::default();
+        // Both in one small bucket: the first `next_deadline` sorts it into `due` whole,
+        // which moves `last` to 400, ahead of the clock.
+        t.insert(300, 1, waker(1, &log));
+        t.insert(400, 2, waker(2, &log));
+        assert_eq!(t.next_deadline(), Some(300));
+        assert_eq!(t.last, 400);
+        t.insert(350, 3, waker(3, &log));
+        t.insert(500, 4, waker(4, &log));
+        fire_all(&mut t, 320);
+        assert_eq!(*log.lock().unwrap(), [1]);
+        assert_eq!(t.next_deadline(), Some(350));
+        fire_all(&mut t, 399);
+        assert_eq!(*log.lock().unwrap(), [1, 3]);
+        fire_all(&mut t, 500);
+        assert_eq!(*log.lock().unwrap(), [1, 3, 2, 4]);
     }
 
     #[test]
