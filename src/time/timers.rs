@@ -10,7 +10,10 @@
 //!   and the timer's sequence number. A timer is named by its [`Key`] (slot index + sequence
 //!   number); sequence numbers are unique per driver, so a key whose slot now holds another
 //!   sequence number refers to a timer that already fired or was cancelled. The sequence
-//!   number is the slot's generation.
+//!   number is the slot's generation. Whenever the last pending timer leaves, the slab is
+//!   emptied (a key or item whose slot lies beyond its end is stale too), so that the next
+//!   burst of timers takes slots in insertion order instead of in the order the previous
+//!   burst fired, which is random.
 //! - The **radix heap** holds `(deadline, seq, slot)` items relative to `last`, the latest deadline
 //!   taken out of the buckets. It reads a deadline as eight 8-bit digits (a radix heap with base
 //!   256, or equally a hierarchical timing wheel of eight levels of 256 slots that turns with
@@ -45,8 +48,8 @@
 //!   the non-empty buckets are swept (`retain`, O(n)) whenever tombstones outnumber live
 //!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
-//! - Sizes: 24 bytes per item, 24 per slab entry, and 2048 empty buckets (48 KiB, allocated
-//!   at the first insert that is not already due).
+//! - Sizes: 24 bytes per item, 32 per slab entry (aligned, so as to touch one cache line), and 2048
+//!   empty buckets (48 KiB, allocated at the first insert that is not already due).
 //!
 //! Source: Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
 //! problem", J. ACM 37(2), 1990 (the radix heap); lazy deletion with a sweep once more than
@@ -88,8 +91,10 @@ pub(crate) struct Timers {
     tombstones: usize,
 }
 
-/// A slab slot: vacant when `seq == VACANT`.
+/// A slab slot: vacant when `seq == VACANT`. Aligned to 32 bytes so that no entry straddles
+/// two cache lines: the slab is read in firing order, which is random with respect to it.
 #[derive(Debug)]
+#[repr(align(32))]
 struct Entry {
     seq: u64,
     waker: Option<Waker>,
@@ -136,6 +141,14 @@ const KEEP: usize = 256;
 /// redistributed: the buckets below it, one deadline or a few each, would otherwise each
 /// be visited in turn, one per tick.
 const SORT_MAX: usize = 64;
+
+/// Whether `item` belongs to a pending timer (is not a tombstone).
+#[inline]
+fn live(entries: &[Entry], item: &Item) -> bool {
+    entries
+        .get(item.slot as usize)
+        .is_some_and(|e| e.seq == item.seq)
+}
 
 // === impl Timers ===
 
@@ -221,7 +234,9 @@ impl Timers {
     /// Whether the timer named by `key` is still pending (not fired, not cancelled).
     #[cfg(test)]
     pub(crate) fn is_pending(&self, key: Key) -> bool {
-        self.entries[key.slot as usize].seq == key.seq
+        self.entries
+            .get(key.slot as usize)
+            .is_some_and(|e| e.seq == key.seq)
     }
 
     /// Replaces the waker of a pending timer unless it would wake the same task.
@@ -232,7 +247,7 @@ impl Timers {
     /// may drop a timer and re-enter the driver.
     #[inline]
     pub(crate) fn update_waker(&mut self, key: Key, waker: &Waker) -> Option<Option<Waker>> {
-        let entry = &mut self.entries[key.slot as usize];
+        let entry = self.entries.get_mut(key.slot as usize)?;
         if entry.seq != key.seq {
             return None;
         }
@@ -246,15 +261,15 @@ impl Timers {
     /// fired or was cancelled. As with [`Timers::update_waker`], the caller drops the
     /// returned waker after releasing its borrow.
     pub(crate) fn cancel(&mut self, key: Key) -> Option<Waker> {
-        let entry = &mut self.entries[key.slot as usize];
+        let entry = self.entries.get_mut(key.slot as usize)?;
         if entry.seq != key.seq {
             return None;
         }
         entry.seq = VACANT;
         let waker = entry.waker.take();
         debug_assert!(waker.is_some(), "a pending timer has a waker");
-        self.free.push(key.slot);
         self.tombstones += 1;
+        self.release(key.slot);
         if self.tombstones * 2 > self.items && self.items >= MIN_COMPACT {
             self.compact();
         }
@@ -288,8 +303,22 @@ impl Timers {
         let entry = &mut self.entries[item.slot as usize];
         debug_assert_eq!(entry.seq, item.seq, "`fill_due` left a tombstone last");
         entry.seq = VACANT;
-        self.free.push(item.slot);
-        entry.waker.take()
+        let waker = entry.waker.take();
+        self.release(item.slot);
+        waker
+    }
+
+    /// Returns a vacated slot to the free list. When every slot is vacant, empties the slab
+    /// instead, so that the next timers take slots in insertion order (sequential writes)
+    /// rather than in the order the last ones fired; keys and items naming slots beyond the
+    /// slab's end are stale.
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+        if self.free.len() == self.entries.len() {
+            self.free.clear();
+            self.entries.clear();
+        }
     }
 
     /// Makes the last item of `due` a live one, refilling `due` from the lowest non-empty
@@ -315,7 +344,7 @@ impl Timers {
     /// Whether `item` belongs to a pending timer (is not a tombstone).
     #[inline]
     fn is_live(&self, item: Item) -> bool {
-        self.entries[item.slot as usize].seq == item.seq
+        live(&self.entries, &item)
     }
 
     /// The bucket an item with this deadline (`> last`) belongs in: the level is the most
@@ -374,7 +403,7 @@ impl Timers {
         if self.tombstones > 0 {
             let entries = &self.entries;
             let before = self.due.len();
-            self.due.retain(|i| entries[i.slot as usize].seq == i.seq);
+            self.due.retain(|i| live(entries, i));
             let dropped = before - self.due.len();
             self.tombstones -= dropped;
             self.items -= dropped;
@@ -436,8 +465,11 @@ impl Timers {
 
     /// Pops tombstones off the end of `due`, so that its last item, if any, is live.
     fn skip_tombstones_in_due(&mut self) {
+        if self.tombstones == 0 {
+            return;
+        }
         while let Some(item) = self.due.last() {
-            if self.entries[item.slot as usize].seq == item.seq {
+            if live(&self.entries, item) {
                 return;
             }
             self.due.pop();
@@ -449,7 +481,7 @@ impl Timers {
     /// Drops every tombstone from `due` and the non-empty buckets: O(n).
     fn compact(&mut self) {
         let entries = &self.entries;
-        let live = |i: &Item| entries[i.slot as usize].seq == i.seq;
+        let live = |i: &Item| live(entries, i);
         self.due.retain(live);
         let mut levels = self.levels;
         while levels != 0 {
@@ -546,6 +578,31 @@ mod tests {
         assert_eq!(*log.lock().unwrap(), [1, 3]);
         fire_all(&mut t, 500);
         assert_eq!(*log.lock().unwrap(), [1, 3, 2, 4]);
+    }
+
+    #[test]
+    fn the_slab_empties_when_the_last_timer_leaves_and_old_keys_stay_stale() {
+        let log = Arc::default();
+        let mut t = Timers::default();
+        let a = t.insert(10, 1, waker(1, &log));
+        let b = t.insert(20, 2, waker(2, &log));
+        fire_all(&mut t, 10);
+        assert_eq!(t.entries.len(), 2, "one timer is still pending");
+        fire_all(&mut t, 20);
+        assert!(t.entries.is_empty() && t.free.is_empty());
+        for k in [a, b] {
+            assert!(!t.is_pending(k));
+            assert!(t.update_waker(k, &waker(9, &log)).is_none());
+            assert!(t.cancel(k).is_none());
+        }
+        let c = t.insert(30, 3, waker(3, &log));
+        assert_eq!(c.slot, 0, "slots are taken in insertion order again");
+        assert!(
+            t.cancel(a).is_none(),
+            "an old key for the same slot is stale"
+        );
+        fire_all(&mut t, 30);
+        assert_eq!(*log.lock().unwrap(), [1, 2, 3]);
     }
 
     #[test]
