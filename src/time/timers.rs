@@ -10,30 +10,46 @@
 //!   and the timer's sequence number. A timer is named by its [`Key`] (slot index + sequence
 //!   number); sequence numbers are unique per driver, so a key whose slot now holds another
 //!   sequence number refers to a timer that already fired or was cancelled. The sequence
-//!   number is the slot's generation.
-//! - The **radix heap** holds `(deadline, seq, slot)` items in 65 buckets relative to `last`,
-//!   the deadline most recently taken out: bucket 0 holds items whose deadline equals `last`,
-//!   bucket *b* > 0 those whose deadline differs from `last` first in bit *b* − 1 (counting
-//!   from the least significant bit), so every item in a lower bucket has an earlier deadline
-//!   than every item in a higher one. Insert pushes onto a bucket's `Vec`: O(1). To take the
-//!   earliest item when bucket 0 is empty, find the lowest non-empty bucket (a bit mask), take
-//!   its smallest deadline as the new `last` and redistribute the bucket's items, which all land
-//!   in lower buckets. An item only ever moves down, so it moves at most 64 times, and in
-//!   practice a handful; each move is a sequential read and a push, which is why this beats a
-//!   binary heap's random accesses by several times with 100k timers pending.
-//! - A radix heap needs **monotone** keys: nothing may be filed below `last`. `last` is always
-//!   a deadline that has already fired, so `last <= now`, and a timer inserted with a deadline
-//!   at or below it (one that was created, then first polled after its deadline) has already
-//!   passed: it goes straight into bucket 0 and fires at the next pop.
-//! - Equal deadlines fire in **sequence-number order**, which is creation order: bucket 0 is
-//!   kept sorted by `(deadline, seq)` (it is usually tiny and arrives already sorted).
+//!   number is the slot's generation. Whenever the last pending timer leaves, the slab is
+//!   emptied (a key or item whose slot lies beyond its end is stale too), so that the next
+//!   burst of timers takes slots in insertion order instead of in the order the previous
+//!   burst fired, which is random.
+//! - The **radix heap** holds `(deadline, seq, slot)` items relative to `last`, the latest deadline
+//!   taken out of the buckets. It reads a deadline as eight 8-bit digits (a radix heap with base
+//!   256, or equally a hierarchical timing wheel of eight levels of 256 slots that turns with
+//!   `last`). `due` holds the items whose deadline is at or below `last`; any other item sits in
+//!   the bucket (level, digit) where *level* is the most significant digit in which its deadline
+//!   differs from `last` and *digit* is its own value of that digit. So every item of a lower
+//!   level, or of the same level and a lower digit, has an earlier deadline. Insert pushes onto a
+//!   bucket's `Vec`: O(1). When `due` runs empty, the lowest non-empty bucket (a bit mask per
+//!   level, and one of levels) is taken out: if it holds at most `SORT_MAX` items it is sorted into
+//!   `due` whole and `last` becomes its latest deadline; otherwise its earliest deadline becomes
+//!   `last` and its items are redistributed: those at `last` go to `due`, the rest land in lower
+//!   levels. An item only ever moves down a level, so it moves at most 8 times, and at most 4 times
+//!   (into `due` included) for deadlines less than 4 s ahead (with one bucket per bit, as in the
+//!   textbook radix heap, it was about one move per bit of distance, some 16 for timers
+//!   milliseconds apart); each move is a sequential read and a push, which is why this beats a
+//!   binary heap's random accesses by several times with 100k timers pending. Sorting small buckets
+//!   whole spares a visit to each of the many one-deadline buckets below them, one per tick. A
+//!   bucket keeps its allocation when emptied only if it is small (`KEEP`), as the high levels see
+//!   a new digit every few milliseconds.
+//! - A radix heap needs **monotone** keys: nothing may be filed in a bucket at or below
+//!   `last`. A timer inserted with a deadline at or below `last` (one that was created, then
+//!   first polled after its deadline, or one due within the bucket just sorted) goes
+//!   straight into `due`, in order (binary search and a shift of a small `Vec`).
+//!   `next_deadline` and `pop_expired` both refill `due` when it is empty, so `last` may be
+//!   ahead of the clock; `pop_expired` compares the earliest item of `due` with `now`.
+//! - Equal deadlines fire in **sequence-number order**, which is creation order:
+//!   `due` is kept sorted by `(deadline, seq)` (it is usually tiny, and a redistribution
+//!   usually fills it in creation order, which is reversed rather than sorted).
 //! - **Cancelling** ([`Timers::cancel`]) frees the slot at once and leaves the bucket item
 //!   behind as a *tombstone* (its slot no longer holds its sequence number). Tombstones are
-//!   dropped when a redistribution or a pop meets them, and all buckets are swept (`retain`,
-//!   O(n)) whenever tombstones outnumber live items. So the buckets never hold more than about
-//!   twice the pending timers, a program that creates and drops timeouts forever runs in
+//!   dropped when a redistribution, a sort into `due` or a pop meets them, and `due` and
+//!   the non-empty buckets are swept (`retain`, O(n)) whenever tombstones outnumber live
+//!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
-//! - Sizes: 24 bytes per bucket item, 24 per slab entry.
+//! - Sizes: 24 bytes per item, 32 per slab entry (aligned, so as to touch one cache line), and 2048
+//!   empty buckets (48 KiB, allocated at the first insert that is not already due).
 //!
 //! Source: Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
 //! problem", J. ACM 37(2), 1990 (the radix heap); lazy deletion with a sweep once more than
@@ -51,14 +67,21 @@ pub(crate) struct Key {
 /// The pending timers of one driver.
 #[derive(Debug)]
 pub(crate) struct Timers {
-    /// `buckets[b]` holds the items filed under bucket `b` (see the module docs). Bucket 0 is
-    /// sorted by descending `(deadline, seq)`, so `pop` yields the earliest.
+    /// The items whose deadline is `<= last` (those at `last` and those filed after it had
+    /// passed), sorted by descending `(deadline, seq)`, so that `pop` yields the earliest.
+    due: Vec<Item>,
+    /// `buckets[level * SLOTS + digit]` holds the items filed under that level and digit (see
+    /// the module docs). Empty until the first item is filed.
     buckets: Vec<Vec<Item>>,
-    /// Bit `b` is set iff `buckets[b]` is non-empty.
-    occupied: u128,
-    /// The deadline most recently taken out; every item's deadline is `>= last`.
+    /// Bit `level` is set iff some bucket of that level is non-empty.
+    levels: u32,
+    /// Bit `digit` of `occupied[level]` (as a `WORDS`-word bit set) is set iff that bucket is
+    /// non-empty.
+    occupied: [[u64; WORDS]; LEVELS],
+    /// The latest deadline taken out of the buckets into `due` (or filed there); every item
+    /// in `due` has a deadline `<= last`, every item in a bucket one `> last`.
     last: u64,
-    /// Items in all buckets, tombstones included.
+    /// Items in `due` and all buckets, tombstones included.
     items: usize,
     /// Slab of entries, indexed by `Key::slot`.
     entries: Vec<Entry>,
@@ -66,13 +89,12 @@ pub(crate) struct Timers {
     free: Vec<u32>,
     /// Items whose timer was cancelled (the slot no longer holds their `seq`).
     tombstones: usize,
-    /// When `Some`, an item with the earliest deadline among buckets 1 and up (it may have
-    /// been cancelled since); saves rescanning a bucket between `next_deadline` and the pop.
-    hint: Option<Item>,
 }
 
-/// A slab slot: vacant when `seq == VACANT`.
+/// A slab slot: vacant when `seq == VACANT`. Aligned to 32 bytes so that no entry straddles
+/// two cache lines: the slab is read in firing order, which is random with respect to it.
 #[derive(Debug)]
+#[repr(align(32))]
 struct Entry {
     seq: u64,
     waker: Option<Waker>,
@@ -103,22 +125,45 @@ const VACANT: u64 = 0;
 /// skipping a few tombstones).
 const MIN_COMPACT: usize = 64;
 
-/// Bucket 0 plus one bucket per bit of a `u64`.
-const BUCKETS: usize = 65;
+/// Bits per digit: a deadline is read as `LEVELS` digits of `DIGIT` bits.
+const DIGIT: u32 = 8;
+/// Buckets per level, one per digit value.
+const SLOTS: usize = 1 << DIGIT;
+/// Words of a level's occupancy bit set.
+const WORDS: usize = SLOTS / 64;
+/// Levels: enough digits for a `u64`.
+const LEVELS: usize = u64::BITS.div_ceil(DIGIT) as usize;
+/// A bucket keeps its allocation after being emptied only up to this many items, so that
+/// buckets that held a burst once (the high levels see a new digit every few milliseconds)
+/// do not each keep a burst's worth of memory.
+const KEEP: usize = 256;
+/// A lowest bucket of at most this many items is sorted into `due` whole rather than
+/// redistributed: the buckets below it, one deadline or a few each, would otherwise each
+/// be visited in turn, one per tick.
+const SORT_MAX: usize = 64;
+
+/// Whether `item` belongs to a pending timer (is not a tombstone).
+#[inline]
+fn live(entries: &[Entry], item: &Item) -> bool {
+    entries
+        .get(item.slot as usize)
+        .is_some_and(|e| e.seq == item.seq)
+}
 
 // === impl Timers ===
 
 impl Default for Timers {
     fn default() -> Timers {
         Timers {
-            buckets: (0..BUCKETS).map(|_| Vec::new()).collect(),
-            occupied: 0,
+            due: Vec::new(),
+            buckets: Vec::new(),
+            levels: 0,
+            occupied: [[0; WORDS]; LEVELS],
             last: 0,
             items: 0,
             entries: Vec::new(),
             free: Vec::new(),
             tombstones: 0,
-            hint: None,
         }
     }
 }
@@ -135,7 +180,7 @@ impl Timers {
         self.items == 0
     }
 
-    /// Number of bucket items, tombstones included (for the no-growth tests).
+    /// Number of items, tombstones included (for the no-growth tests).
     #[cfg(test)]
     pub(crate) fn heap_len(&self) -> usize {
         self.items
@@ -145,8 +190,8 @@ impl Timers {
     ///
     /// `seq` must be unique among all timers ever inserted here, and non-zero; it breaks ties
     /// between equal deadlines (smaller fires first). A deadline at or before the last one
-    /// fired has passed already: it is filed in bucket 0 and fires at the next
-    /// [`Timers::pop_expired`], still in `(deadline, seq)` order with the rest of bucket 0.
+    /// taken out is filed in `due` and fires at the next [`Timers::pop_expired`] that finds
+    /// it expired, in `(deadline, seq)` order with the rest of `due`.
     pub(crate) fn insert(&mut self, deadline: u64, seq: u64, waker: Waker) -> Key {
         debug_assert_ne!(seq, VACANT, "sequence numbers start at 1");
         let slot = match self.free.pop() {
@@ -172,20 +217,15 @@ impl Timers {
             slot,
         };
         if deadline <= self.last {
-            // Keep bucket 0 sorted, descending, so that `pop` yields the earliest.
-            let zero = &mut self.buckets[0];
-            let pos = zero.partition_point(|i| i.order() > item.order());
-            zero.insert(pos, item);
-            self.occupied |= 1;
+            // Keep `due` sorted, descending, so that `pop` yields the earliest.
+            let pos = self.due.partition_point(|i| i.order() > item.order());
+            self.due.insert(pos, item);
         } else {
-            let b = self.bucket_of(deadline);
-            self.buckets[b].push(item);
-            self.occupied |= 1 << b;
-            if let Some(h) = self.hint
-                && deadline < h.deadline
-            {
-                self.hint = Some(item);
+            if self.buckets.is_empty() {
+                self.buckets = (0..LEVELS * SLOTS).map(|_| Vec::new()).collect();
             }
+            let b = self.bucket_of(deadline);
+            self.file(b, item);
         }
         self.items += 1;
         Key { slot, seq }
@@ -194,7 +234,9 @@ impl Timers {
     /// Whether the timer named by `key` is still pending (not fired, not cancelled).
     #[cfg(test)]
     pub(crate) fn is_pending(&self, key: Key) -> bool {
-        self.entries[key.slot as usize].seq == key.seq
+        self.entries
+            .get(key.slot as usize)
+            .is_some_and(|e| e.seq == key.seq)
     }
 
     /// Replaces the waker of a pending timer unless it would wake the same task.
@@ -203,8 +245,9 @@ impl Timers {
     /// `Some(replaced)`. The replaced waker is handed back so that the caller drops it after
     /// releasing its borrow of `Timers`: dropping a waker may drop a task's output, which
     /// may drop a timer and re-enter the driver.
+    #[inline]
     pub(crate) fn update_waker(&mut self, key: Key, waker: &Waker) -> Option<Option<Waker>> {
-        let entry = &mut self.entries[key.slot as usize];
+        let entry = self.entries.get_mut(key.slot as usize)?;
         if entry.seq != key.seq {
             return None;
         }
@@ -218,15 +261,15 @@ impl Timers {
     /// fired or was cancelled. As with [`Timers::update_waker`], the caller drops the
     /// returned waker after releasing its borrow.
     pub(crate) fn cancel(&mut self, key: Key) -> Option<Waker> {
-        let entry = &mut self.entries[key.slot as usize];
+        let entry = self.entries.get_mut(key.slot as usize)?;
         if entry.seq != key.seq {
             return None;
         }
         entry.seq = VACANT;
         let waker = entry.waker.take();
         debug_assert!(waker.is_some(), "a pending timer has a waker");
-        self.free.push(key.slot);
         self.tombstones += 1;
+        self.release(key.slot);
         if self.tombstones * 2 > self.items && self.items >= MIN_COMPACT {
             self.compact();
         }
@@ -235,109 +278,163 @@ impl Timers {
 
     /// The earliest deadline among pending timers.
     ///
-    /// Costs a scan of the lowest non-empty bucket when bucket 0 is empty (sequential, and
-    /// the items scanned are about to be redistributed by the next pop anyway).
+    /// When `due` is empty this first refills it from the lowest non-empty bucket (see
+    /// [`Timers::fill_due`]), work that the next pop would do anyway.
     pub(crate) fn next_deadline(&mut self) -> Option<u64> {
-        self.skip_tombstones_in_bucket0();
-        if let Some(item) = self.buckets[0].last() {
-            return Some(item.deadline);
-        }
-        match self.hint {
-            Some(h) if self.is_live(h) => Some(h.deadline),
-            _ => self.find_min().map(|h| h.deadline),
+        if self.fill_due() {
+            self.due.last().map(|i| i.deadline)
+        } else {
+            None
         }
     }
 
     /// Removes the earliest pending timer if its deadline is `<= now` and returns its waker.
     /// Call it in a loop to fire every expired timer in `(deadline, seq)` order.
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<Waker> {
+        if !self.fill_due() {
+            return None;
+        }
+        let item = *self.due.last()?;
+        if item.deadline > now {
+            return None;
+        }
+        self.due.pop();
+        self.items -= 1;
+        let entry = &mut self.entries[item.slot as usize];
+        debug_assert_eq!(entry.seq, item.seq, "`fill_due` left a tombstone last");
+        entry.seq = VACANT;
+        let waker = entry.waker.take();
+        self.release(item.slot);
+        waker
+    }
+
+    /// Returns a vacated slot to the free list. When every slot is vacant, empties the slab
+    /// instead, so that the next timers take slots in insertion order (sequential writes)
+    /// rather than in the order the last ones fired; keys and items naming slots beyond the
+    /// slab's end are stale.
+    #[inline]
+    fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+        if self.free.len() == self.entries.len() {
+            self.free.clear();
+            self.entries.clear();
+        }
+    }
+
+    /// Makes the last item of `due` a live one, refilling `due` from the lowest non-empty
+    /// bucket as often as needed. Returns `false` if no timer is pending.
+    #[inline]
+    fn fill_due(&mut self) -> bool {
         loop {
-            if let Some(item) = self.buckets[0].pop() {
-                self.items -= 1;
-                if self.buckets[0].is_empty() {
-                    self.occupied &= !1;
-                }
-                let entry = &mut self.entries[item.slot as usize];
-                if entry.seq != item.seq {
-                    self.tombstones -= 1;
-                    continue;
-                }
-                entry.seq = VACANT;
-                self.free.push(item.slot);
-                return entry.waker.take();
+            self.skip_tombstones_in_due();
+            if !self.due.is_empty() {
+                return true;
             }
-            // A cancelled hint is still a lower bound on every deadline, which is all that
-            // `redistribute` needs.
-            let min = match self.hint {
-                Some(h) => h,
-                None => self.find_min()?,
+            let Some(b) = self.lowest_occupied() else {
+                return false;
             };
-            if min.deadline > now {
-                return None;
+            if self.buckets[b].len() <= SORT_MAX {
+                self.take_sorted(b);
+            } else {
+                self.redistribute(b);
             }
-            self.redistribute(min.deadline);
         }
     }
 
     /// Whether `item` belongs to a pending timer (is not a tombstone).
     #[inline]
     fn is_live(&self, item: Item) -> bool {
-        self.entries[item.slot as usize].seq == item.seq
+        live(&self.entries, &item)
     }
 
-    /// The bucket an item with this deadline belongs in, relative to `last`.
+    /// The bucket an item with this deadline (`> last`) belongs in: the level is the most
+    /// significant digit in which it differs from `last`, the slot its own value of that digit.
     #[inline]
     fn bucket_of(&self, deadline: u64) -> usize {
-        (u64::BITS - (deadline ^ self.last).leading_zeros()) as usize
+        debug_assert!(deadline > self.last);
+        let high = u64::BITS - 1 - (deadline ^ self.last).leading_zeros();
+        let level = high / DIGIT;
+        let digit = (deadline >> (level * DIGIT)) as usize & (SLOTS - 1);
+        level as usize * SLOTS + digit
     }
 
-    /// The lowest non-empty bucket other than 0.
-    fn lowest_occupied(&self) -> Option<usize> {
-        let above0 = self.occupied & !1;
-        (above0 != 0).then(|| above0.trailing_zeros() as usize)
+    /// Pushes `item` onto bucket `b` and marks it occupied.
+    #[inline]
+    fn file(&mut self, b: usize, item: Item) {
+        self.buckets[b].push(item);
+        let (level, digit) = (b / SLOTS, b % SLOTS);
+        self.occupied[level][digit / 64] |= 1 << (digit % 64);
+        self.levels |= 1 << level;
     }
 
-    /// Finds a live item with the earliest deadline among buckets 1 and up, stores it in
-    /// `hint` and returns it. Drops buckets that turn out to hold only tombstones.
-    fn find_min(&mut self) -> Option<Item> {
-        loop {
-            let b = self.lowest_occupied()?;
-            let bucket = &self.buckets[b];
-            // The lowest bucket holds the earliest deadlines. Look at liveness only for the
-            // minimum found (one slab access), and rescan filtering tombstones if it is dead.
-            let min = *bucket.iter().min_by_key(|i| i.deadline)?;
-            let min = if self.is_live(min) {
-                Some(min)
-            } else {
-                let entries = &self.entries;
-                bucket
-                    .iter()
-                    .filter(|i| entries[i.slot as usize].seq == i.seq)
-                    .min_by_key(|i| i.deadline)
-                    .copied()
-            };
-            match min {
-                Some(min) => {
-                    self.hint = Some(min);
-                    return Some(min);
-                }
-                None => self.clear_bucket(b),
-            }
+    /// Marks bucket `b` empty.
+    #[inline]
+    fn mark_empty(&mut self, b: usize) {
+        let (level, digit) = (b / SLOTS, b % SLOTS);
+        let words = &mut self.occupied[level];
+        words[digit / 64] &= !(1 << (digit % 64));
+        if words.iter().all(|&w| w == 0) {
+            self.levels &= !(1 << level);
         }
     }
 
-    /// Sets `last = min` and refiles every item of the lowest non-empty bucket (all land
-    /// lower, those at `min` in bucket 0); drops the tombstones met. `min` must be a lower
-    /// bound of that bucket's deadlines.
-    fn redistribute(&mut self, min: u64) {
-        debug_assert!(self.buckets[0].is_empty(), "bucket 0 must be drained first");
-        let Some(b) = self.lowest_occupied() else {
+    /// The lowest non-empty bucket: its items have the earliest deadlines outside `due`.
+    #[inline]
+    fn lowest_occupied(&self) -> Option<usize> {
+        if self.levels == 0 {
+            return None;
+        }
+        let level = self.levels.trailing_zeros() as usize;
+        let words = &self.occupied[level];
+        let w = words.iter().position(|&w| w != 0)?;
+        Some(level * SLOTS + w * 64 + words[w].trailing_zeros() as usize)
+    }
+
+    /// Moves the items of bucket `b`, the lowest non-empty one, into `due` (empty), sorted, and
+    /// sets `last` to their latest deadline. Drops the tombstones met.
+    fn take_sorted(&mut self, b: usize) {
+        debug_assert!(self.due.is_empty(), "`due` must be drained first");
+        // `due` takes over the bucket's allocation; the bucket gets `due`'s empty one.
+        std::mem::swap(&mut self.due, &mut self.buckets[b]);
+        self.mark_empty(b);
+        if self.buckets[b].capacity() > KEEP {
+            self.buckets[b] = Vec::new();
+        }
+        if self.tombstones > 0 {
+            let entries = &self.entries;
+            let before = self.due.len();
+            self.due.retain(|i| live(entries, i));
+            let dropped = before - self.due.len();
+            self.tombstones -= dropped;
+            self.items -= dropped;
+        }
+        let due = &mut self.due;
+        // Items usually arrive in creation order; when their deadlines also ascend (a bucket
+        // of one deadline), that is the reverse of what `due` wants.
+        if due.is_sorted_by(|a, b| a.order() < b.order()) {
+            due.reverse();
+        } else if !due.is_sorted_by(|a, b| a.order() > b.order()) {
+            due.sort_unstable_by_key(|i| std::cmp::Reverse(i.order()));
+        }
+        if let Some(latest) = due.first() {
+            // Every item left in a bucket is later: it is in a higher bucket than `b`.
+            self.last = latest.deadline;
+        }
+    }
+
+    /// Sets `last` to the earliest deadline of bucket `b`, the lowest non-empty one, and
+    /// refiles its items: those at `last` into `due` (empty), the others into lower levels.
+    /// Drops the tombstones met.
+    fn redistribute(&mut self, b: usize) {
+        debug_assert!(self.due.is_empty(), "`due` must be drained first");
+        // A tombstone's deadline is as good a new `last` as any: all that matters is that it
+        // is a deadline of this bucket and no later than the others.
+        let Some(min) = self.buckets[b].iter().map(|i| i.deadline).min() else {
             return;
         };
         self.last = min;
-        self.hint = None;
         let mut items = std::mem::take(&mut self.buckets[b]);
-        self.occupied &= !(1 << b);
+        self.mark_empty(b);
         let check = self.tombstones > 0;
         for item in items.drain(..) {
             if check && !self.is_live(item) {
@@ -345,58 +442,71 @@ impl Timers {
                 self.items -= 1;
                 continue;
             }
-            let to = self.bucket_of(item.deadline);
-            debug_assert!(to < b, "radix heap items only move down");
-            self.buckets[to].push(item);
-            self.occupied |= 1 << to;
+            if item.deadline == min {
+                self.due.push(item);
+            } else {
+                let to = self.bucket_of(item.deadline);
+                debug_assert!(to < b, "radix heap items only move down");
+                self.file(to, item);
+            }
         }
-        // Keep the allocation for the next items filed under `b`.
-        self.buckets[b] = items;
-        let zero = &mut self.buckets[0];
-        if !zero.is_sorted_by(|a, b| a.order() > b.order()) {
-            zero.sort_unstable_by_key(|i| std::cmp::Reverse(i.order()));
+        // Keep a small allocation for the next items filed under `b`.
+        if items.capacity() <= KEEP {
+            self.buckets[b] = items;
+        }
+        // Items usually arrive in creation order: ascending, the reverse of what `due` wants.
+        let due = &mut self.due;
+        if due.is_sorted_by(|a, b| a.seq < b.seq) {
+            due.reverse();
+        } else if !due.is_sorted_by(|a, b| a.seq > b.seq) {
+            due.sort_unstable_by_key(|i| std::cmp::Reverse(i.seq));
         }
     }
 
-    /// Drops bucket `b`, which holds only tombstones.
-    fn clear_bucket(&mut self, b: usize) {
-        self.hint = None;
-        let n = self.buckets[b].len();
-        self.buckets[b].clear();
-        self.occupied &= !(1 << b);
-        self.tombstones -= n;
-        self.items -= n;
-    }
-
-    /// Pops tombstones off the end of bucket 0, so that its last item, if any, is live.
-    fn skip_tombstones_in_bucket0(&mut self) {
-        while let Some(item) = self.buckets[0].last() {
-            if self.entries[item.slot as usize].seq == item.seq {
+    /// Pops tombstones off the end of `due`, so that its last item, if any, is live.
+    fn skip_tombstones_in_due(&mut self) {
+        if self.tombstones == 0 {
+            return;
+        }
+        while let Some(item) = self.due.last() {
+            if live(&self.entries, item) {
                 return;
             }
-            self.buckets[0].pop();
+            self.due.pop();
             self.tombstones -= 1;
             self.items -= 1;
         }
-        self.occupied &= !1;
     }
 
-    /// Drops every tombstone from every bucket: O(n).
+    /// Drops every tombstone from `due` and the non-empty buckets: O(n).
     fn compact(&mut self) {
-        self.hint = None;
         let entries = &self.entries;
-        let mut occupied = 0;
-        for (b, bucket) in self.buckets.iter_mut().enumerate() {
-            bucket.retain(|i| entries[i.slot as usize].seq == i.seq);
-            if !bucket.is_empty() {
-                occupied |= 1 << b;
+        let live = |i: &Item| live(entries, i);
+        self.due.retain(live);
+        let mut levels = self.levels;
+        while levels != 0 {
+            let level = levels.trailing_zeros() as usize;
+            levels &= levels - 1;
+            for w in 0..WORDS {
+                let mut bits = self.occupied[level][w];
+                while bits != 0 {
+                    let bit = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    let bucket = &mut self.buckets[level * SLOTS + w * 64 + bit];
+                    bucket.retain(live);
+                    if bucket.is_empty() {
+                        self.occupied[level][w] &= !(1 << bit);
+                    }
+                }
+            }
+            if self.occupied[level].iter().all(|&w| w == 0) {
+                self.levels &= !(1 << level);
             }
         }
-        self.occupied = occupied;
         self.tombstones = 0;
         self.items = self.len();
         debug_assert_eq!(
-            self.buckets.iter().map(Vec::len).sum::<usize>(),
+            self.due.len() + self.buckets.iter().map(Vec::len).sum::<usize>(),
             self.items,
             "a live timer lost its item"
         );
@@ -447,6 +557,52 @@ mod tests {
         fire_all(&mut t, 10);
         assert_eq!(*log.lock().unwrap(), [6, 1, 2, 3, 4, 5]);
         assert_eq!(t.len(), 0);
+    }
+
+    #[test]
+    fn a_timer_filed_below_a_last_ahead_of_the_clock_waits_for_its_deadline() {
+        let log = Arc::default();
+        let mut t = Timers::default();
+        // Both in one small bucket: the first `next_deadline` sorts it into `due` whole,
+        // which moves `last` to 400, ahead of the clock.
+        t.insert(300, 1, waker(1, &log));
+        t.insert(400, 2, waker(2, &log));
+        assert_eq!(t.next_deadline(), Some(300));
+        assert_eq!(t.last, 400);
+        t.insert(350, 3, waker(3, &log));
+        t.insert(500, 4, waker(4, &log));
+        fire_all(&mut t, 320);
+        assert_eq!(*log.lock().unwrap(), [1]);
+        assert_eq!(t.next_deadline(), Some(350));
+        fire_all(&mut t, 399);
+        assert_eq!(*log.lock().unwrap(), [1, 3]);
+        fire_all(&mut t, 500);
+        assert_eq!(*log.lock().unwrap(), [1, 3, 2, 4]);
+    }
+
+    #[test]
+    fn the_slab_empties_when_the_last_timer_leaves_and_old_keys_stay_stale() {
+        let log = Arc::default();
+        let mut t = Timers::default();
+        let a = t.insert(10, 1, waker(1, &log));
+        let b = t.insert(20, 2, waker(2, &log));
+        fire_all(&mut t, 10);
+        assert_eq!(t.entries.len(), 2, "one timer is still pending");
+        fire_all(&mut t, 20);
+        assert!(t.entries.is_empty() && t.free.is_empty());
+        for k in [a, b] {
+            assert!(!t.is_pending(k));
+            assert!(t.update_waker(k, &waker(9, &log)).is_none());
+            assert!(t.cancel(k).is_none());
+        }
+        let c = t.insert(30, 3, waker(3, &log));
+        assert_eq!(c.slot, 0, "slots are taken in insertion order again");
+        assert!(
+            t.cancel(a).is_none(),
+            "an old key for the same slot is stale"
+        );
+        fire_all(&mut t, 30);
+        assert_eq!(*log.lock().unwrap(), [1, 2, 3]);
     }
 
     #[test]
@@ -585,7 +741,10 @@ mod tests {
                 prop_assert_eq!(t.len(), model.len());
                 prop_assert_eq!(t.next_deadline(), model.keys().next().map(|k| k.0));
                 prop_assert!(t.items <= 2 * t.len() + MIN_COMPACT);
-                prop_assert_eq!(t.items, t.buckets.iter().map(Vec::len).sum::<usize>());
+                prop_assert_eq!(
+                    t.items,
+                    t.due.len() + t.buckets.iter().map(Vec::len).sum::<usize>()
+                );
                 prop_assert_eq!(t.is_empty(), t.items == 0);
             }
             prop_assert_eq!(&*log.lock().unwrap(), &expected);
