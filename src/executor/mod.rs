@@ -458,7 +458,7 @@ impl Executor {
     /// assert!(ex.has_ready());
     /// ```
     pub fn has_ready(&self) -> bool {
-        !self.core.queue.is_empty() || self.core.shared.has_remote()
+        self.core.has_work()
     }
 
     /// How many tasks are alive (spawned and not yet finished).

@@ -162,7 +162,7 @@ impl Core {
             }
         }
         tick.woken = self.woken.get();
-        tick.has_ready = !self.queue.is_empty() || self.shared.has_remote();
+        tick.has_ready = self.has_work();
         tick
     }
 
@@ -223,11 +223,7 @@ impl Core {
             // which no `JoinHandle::poll` or completion runs (I3).
             let join_waker = unsafe { (*header.join_waker.get()).as_ref() };
             let name = match header.state.is_named() {
-                true => self
-                    .names
-                    .borrow()
-                    .get(&header.id)
-                    .map(|name| name.to_string()),
+                true => self.name(header.id),
                 false => None,
             };
             let remote_queued = header
@@ -445,10 +441,7 @@ impl Core {
         // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
         // non-null means the executor is alive (I9).
         let core = unsafe { &*core };
-        core.names
-            .borrow()
-            .get(&header.id)
-            .map(|name| name.to_string())
+        core.name(header.id)
     }
 }
 
