@@ -75,6 +75,22 @@ fn gather_tasks(c: &mut Criterion) {
             })
         })
     });
+    // The floor: the same spawns, each handle awaited in turn (one waker registration in all).
+    group.bench_function(
+        BenchmarkId::new("floor: await each handle", CHILDREN),
+        |b| {
+            b.iter(|| {
+                executor.block_on(async {
+                    let mut n = 0;
+                    for handle in spawn_all() {
+                        handle.await.expect("the child finished");
+                        n += 1;
+                    }
+                    n
+                })
+            })
+        },
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime");

@@ -22,7 +22,7 @@ mod wake_set;
 
 use std::fmt;
 use std::future::Future;
-use std::mem;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -30,6 +30,8 @@ use futures::future::MaybeDone;
 use pin_project_lite::pin_project;
 
 pub(crate) use wake_set::{Child, WakeSet};
+
+use crate::executor::indexed::pin_index;
 
 /// Runs every future of `futures` concurrently and returns their outputs in argument order.
 ///
@@ -62,10 +64,7 @@ where
     I: IntoIterator,
     I::Item: Future,
 {
-    let slots: Vec<_> = futures
-        .into_iter()
-        .map(|f| Slot::Running(Box::pin(f)))
-        .collect();
+    let slots = pinned_slots(futures);
     Gather {
         set: WakeSet::new(slots.len()),
         slots,
@@ -102,13 +101,11 @@ where
     I: IntoIterator,
     I::Item: Future<Output = Result<T, E>>,
 {
-    let slots: Vec<_> = futures
-        .into_iter()
-        .map(|f| Slot::Running(Box::pin(f)))
-        .collect();
+    let slots = pinned_slots(futures);
     TryGather {
         set: WakeSet::new(slots.len()),
         slots,
+        _ok: PhantomData,
     }
 }
 
@@ -122,7 +119,7 @@ where
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Gather<F: Future> {
-    slots: Vec<Slot<F, F::Output>>,
+    slots: Pin<Box<[MaybeDone<F>]>>,
     set: WakeSet,
 }
 
@@ -135,9 +132,11 @@ pub struct Gather<F: Future> {
 /// assert_eq!(greenloop::block_on(both), Err('x'));
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct TryGather<F, T> {
-    slots: Vec<Slot<F, T>>,
+pub struct TryGather<F: Future, T> {
+    slots: Pin<Box<[MaybeDone<F>]>>,
     set: WakeSet,
+    /// The `Ok` type, named in the type for readability (`TryGather<_, i32>`).
+    _ok: PhantomData<fn() -> T>,
 }
 
 /// Converts a tuple of futures into the future that gathers them; what [`gather!`](crate::gather!)
@@ -187,15 +186,9 @@ macro_rules! gather {
     };
 }
 
-/// One child of a gather: still running, or finished with its output.
-enum Slot<F, T> {
-    Running(Pin<Box<F>>),
-    Done(T),
-}
-
 // === impl Gather ===
 
-// Children are boxed and outputs are never pinned, so moving a gather is fine.
+// The children live in a pinned boxed slice and outputs are never pinned: moving a gather is fine.
 impl<F: Future> Unpin for Gather<F> {}
 
 impl<F: Future> Future for Gather<F> {
@@ -205,14 +198,8 @@ impl<F: Future> Future for Gather<F> {
         let this = self.get_mut();
         let slots = &mut this.slots;
         this.set.poll_woken(cx.waker(), |index, cx| {
-            let Slot::Running(future) = &mut slots[index] else {
-                return Child::Done;
-            };
-            match future.as_mut().poll(cx) {
-                Poll::Ready(output) => {
-                    slots[index] = Slot::Done(output);
-                    Child::Done
-                }
+            match pin_index(slots.as_mut(), index).poll(cx) {
+                Poll::Ready(()) => Child::Done,
                 Poll::Pending => Child::Pending,
             }
         });
@@ -234,8 +221,8 @@ impl<F: Future> fmt::Debug for Gather<F> {
 
 // === impl TryGather ===
 
-// Children are boxed and outputs are never pinned, so moving a gather is fine.
-impl<F, T> Unpin for TryGather<F, T> {}
+// The children live in a pinned boxed slice and outputs are never pinned: moving it is fine.
+impl<F: Future, T> Unpin for TryGather<F, T> {}
 
 impl<F, T, E> Future for TryGather<F, T>
 where
@@ -248,34 +235,33 @@ where
         let slots = &mut this.slots;
         let mut failure = None;
         this.set.poll_woken(cx.waker(), |index, cx| {
-            let Slot::Running(future) = &mut slots[index] else {
-                return Child::Done;
-            };
-            match future.as_mut().poll(cx) {
-                Poll::Ready(Ok(value)) => {
-                    slots[index] = Slot::Done(value);
-                    Child::Done
-                }
-                Poll::Ready(Err(error)) => {
-                    failure = Some(error);
-                    Child::Stop
-                }
-                Poll::Pending => Child::Pending,
+            let mut slot = pin_index(slots.as_mut(), index);
+            if slot.as_mut().poll(cx).is_pending() {
+                return Child::Pending;
             }
+            if let Some(Err(_)) = slot.as_mut().output_mut() {
+                failure = slot.take_output().and_then(Result::err);
+                return Child::Stop;
+            }
+            Child::Done
         });
         if let Some(error) = failure {
             // Cancel the siblings now, in argument order, rather than when the gather is dropped.
-            this.slots = Vec::new();
+            this.slots = pinned_slots([]);
             return Poll::Ready(Err(error));
         }
         if this.set.remaining() > 0 {
             return Poll::Pending;
         }
-        Poll::Ready(Ok(take_outputs(&mut this.slots)))
+        let outputs = take_outputs(&mut this.slots);
+        Poll::Ready(Ok(outputs
+            .into_iter()
+            .map(|r| r.ok().expect("no child failed"))
+            .collect()))
     }
 }
 
-impl<F, T> fmt::Debug for TryGather<F, T> {
+impl<F: Future, T> fmt::Debug for TryGather<F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TryGather")
             .field("len", &self.slots.len())
@@ -368,12 +354,24 @@ impl_gather_tuple!(Gather12, 12; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6
 ///
 /// # Panics
 /// If a slot is still running, which means the future was polled after it completed.
-fn take_outputs<F, T>(slots: &mut Vec<Slot<F, T>>) -> Vec<T> {
-    mem::take(slots)
+/// The children of a gather, each waiting to be polled, in one pinned allocation.
+fn pinned_slots<F: Future>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[MaybeDone<F>]>> {
+    futures
         .into_iter()
-        .map(|slot| match slot {
-            Slot::Done(output) => output,
-            Slot::Running(_) => panic!("gather polled after it completed"),
+        .map(MaybeDone::Future)
+        .collect::<Box<[_]>>()
+        .into()
+}
+
+/// Moves the outputs out of finished children, in argument order, and frees the slots.
+fn take_outputs<F: Future>(slots: &mut Pin<Box<[MaybeDone<F>]>>) -> Vec<F::Output> {
+    let outputs = (0..slots.len())
+        .map(|index| {
+            pin_index(slots.as_mut(), index)
+                .take_output()
+                .expect("gather polled after it completed")
         })
-        .collect()
+        .collect();
+    *slots = pinned_slots([]);
+    outputs
 }

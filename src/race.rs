@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use futures::Stream;
 use futures::stream::FusedStream;
 
+use crate::executor::indexed::pin_index;
 use crate::gather::{Child, WakeSet};
 
 /// Runs `futures` concurrently until the first one finishes; returns its output and drops
@@ -47,7 +48,7 @@ where
     I: IntoIterator,
     I::Item: Future,
 {
-    let children: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let children = pinned_children(futures);
     assert!(
         !children.is_empty(),
         "race of no futures would never finish"
@@ -92,7 +93,7 @@ where
     I: IntoIterator,
     I::Item: Future,
 {
-    let children: Vec<_> = futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let children = pinned_children(futures);
     AsCompleted {
         set: WakeSet::new(children.len()),
         children,
@@ -110,7 +111,7 @@ where
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Race<F> {
-    children: Vec<Option<Pin<Box<F>>>>,
+    children: Pin<Box<[Option<F>]>>,
     set: WakeSet,
 }
 
@@ -125,7 +126,7 @@ pub struct Race<F> {
 /// ```
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F: Future> {
-    children: Vec<Option<Pin<Box<F>>>>,
+    children: Pin<Box<[Option<F>]>>,
     arrived: VecDeque<F::Output>,
     set: WakeSet,
 }
@@ -141,10 +142,10 @@ impl<F: Future> Future for Race<F> {
         let children = &mut this.children;
         let mut winner = None;
         this.set.poll_woken(cx.waker(), |index, cx| {
-            let Some(child) = &mut children[index] else {
+            let Some(child) = pin_index(children.as_mut(), index).as_pin_mut() else {
                 return Child::Done;
             };
-            match child.as_mut().poll(cx) {
+            match child.poll(cx) {
                 Poll::Ready(output) => {
                     winner = Some(output);
                     Child::Stop
@@ -155,7 +156,7 @@ impl<F: Future> Future for Race<F> {
         match winner {
             Some(output) => {
                 // The losers are cancelled here, before the winner's output is returned.
-                this.children = Vec::new();
+                this.children = pinned_children([]);
                 Poll::Ready(output)
             }
             None => Poll::Pending,
@@ -173,7 +174,7 @@ impl<F> fmt::Debug for Race<F> {
 
 // === impl AsCompleted ===
 
-// Children are boxed and outputs are never pinned, so moving the stream is fine.
+// The children live in a pinned boxed slice and outputs are never pinned: moving it is fine.
 impl<F: Future> Unpin for AsCompleted<F> {}
 
 impl<F: Future> AsCompleted<F> {
@@ -214,12 +215,13 @@ impl<F: Future> Stream for AsCompleted<F> {
         let children = &mut this.children;
         let arrived = &mut this.arrived;
         this.set.poll_woken(cx.waker(), |index, cx| {
-            let Some(child) = &mut children[index] else {
+            let mut slot = pin_index(children.as_mut(), index);
+            let Some(child) = slot.as_mut().as_pin_mut() else {
                 return Child::Done;
             };
-            match child.as_mut().poll(cx) {
+            match child.poll(cx) {
                 Poll::Ready(output) => {
-                    children[index] = None;
+                    slot.set(None);
                     arrived.push_back(output);
                     Child::Done
                 }
@@ -251,6 +253,11 @@ impl<F: Future> fmt::Debug for AsCompleted<F> {
             .field("arrived", &self.arrived.len())
             .finish()
     }
+}
+
+/// The children of a race, in one pinned allocation; `None` once finished or cancelled.
+fn pinned_children<F>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[Option<F>]>> {
+    futures.into_iter().map(Some).collect::<Box<[_]>>().into()
 }
 
 /// Converts a tuple of futures with one output type into the future that races them; what

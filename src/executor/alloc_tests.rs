@@ -137,3 +137,32 @@ fn waking_another_task_allocates_nothing_after_warm_up() {
     assert_eq!(allocations() - before, 0, "ping-pong wakes allocated");
     assert_eq!(ex.block_on(rounds).unwrap(), 3_000);
 }
+
+#[test]
+fn a_gather_allocates_the_same_whether_it_has_ten_or_a_thousand_pending_children() {
+    fn gather_allocations(children: usize) -> u64 {
+        let ex = Executor::new();
+        let before = allocations();
+        let sum = ex.block_on(async move {
+            // Each child is pending once (it keeps a clone of its waker), then finishes.
+            let outputs = crate::gather::gather((0..children).map(|i| async move {
+                crate::yield_now().await;
+                i
+            }))
+            .await;
+            outputs.iter().sum::<usize>()
+        });
+        assert_eq!(sum, children * (children - 1) / 2);
+        allocations() - before
+    }
+    // Warm the executor's own buffers (run queue) to their working size first.
+    let _ = gather_allocations(1_000);
+    let small = gather_allocations(10);
+    let large = gather_allocations(1_000);
+    // The slice of children, the bitmaps, the done flags, the waker table, the outputs, and the
+    // run-queue growth of a fresh executor: a constant, not one allocation per child.
+    assert!(
+        large <= small + 8,
+        "1000 pending children: {large} allocations, 10 children: {small}"
+    );
+}

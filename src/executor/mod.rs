@@ -11,6 +11,8 @@
 //! - `waker.rs`    the only place a task `Waker` is built; local and remote wake paths
 //! - `run_queue.rs` the local FIFO, the inject queue for remote wakes, the parker
 //! - `context.rs`  the thread-local current executor; refuses nesting
+//! - `indexed.rs`  per-child wakers in one allocation, and pinned slice elements, for the
+//!   combinators (gather, race, as_completed) outside this module
 //!
 //! # Task lifecycle
 //! ```text
@@ -67,12 +69,23 @@
 //!   task, and closes the inject queue, so that later remote wakes just give up their reference;
 //!   the closing step runs in a drop guard, so it happens even if something unwinds. Hence an
 //!   unfinished task implies a live executor.
+//! - **I11 indexed wakers.** The data pointer of a child waker of `indexed::IndexedWakers` is
+//!   the address of entry `i` of its `children` table, and that entry holds the address of the
+//!   `Inner` that owns the table (written once, before the `Arc` is shared). An owned child
+//!   waker owns one strong reference of that `Arc`; a borrowed one (`with_waker`) owns none and
+//!   lives only inside a call that borrows an `IndexedWakers`, which owns one. So while any child
+//!   waker exists, its entry and the `Inner` are alive.
+//! - **I12 pinned slices.** The elements of a pinned slice are pinned: `Pin<&mut [T]>` offers
+//!   no way to move, swap or resize them, so `indexed::pin_index` may project to one.
 #![allow(unsafe_code)]
 
 #[cfg(test)]
 mod alloc_tests;
 mod context;
 mod diag;
+pub(crate) mod indexed;
+#[cfg(test)]
+mod indexed_tests;
 mod raw;
 mod run;
 mod run_queue;
