@@ -5,6 +5,8 @@
 //! executor, so the spawned-task rows compare ways of joining on one executor, and the `JoinSet`
 //! row adds tokio's spawn cost to its join cost. The generator rows hand over 1M items (the issue
 //! asks for 10M; scaled down to keep runs short on a shared machine, the cost is per item).
+//! `futures::stream::iter` over the same numbers is each consumer's floor: no stream can hand an
+//! item over for less than that consumer spends on it.
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -120,6 +122,15 @@ fn generator(c: &mut Criterion) {
             )
         })
     });
+    // The floor of the `fold` consumer: a stream that does nothing but hand over the next item.
+    group.bench_function(BenchmarkId::new("futures::stream::iter", ITEMS), |b| {
+        b.iter(|| {
+            executor.block_on(
+                futures::stream::iter((0..ITEMS).map(black_box))
+                    .fold(0u64, |sum, i| async move { sum.wrapping_add(i) }),
+            )
+        })
+    });
     group.bench_function(BenchmarkId::new("async-channel bounded(1)", ITEMS), |b| {
         b.iter(|| {
             executor.block_on(async {
@@ -137,7 +148,55 @@ fn generator(c: &mut Criterion) {
             })
         })
     });
+    // The same streams under `async for` (a `while let` over `next()`): a lighter consumer than
+    // `fold`, so each stream's own per-item overhead shows; the `iter` row is this consumer's floor.
+    group.bench_function(
+        BenchmarkId::new("greenloop::generator while-let", ITEMS),
+        |b| {
+            b.iter(|| {
+                executor.block_on(sum_with_while_let(greenloop::stream::generator(
+                    |mut y| async move {
+                        for i in 0..ITEMS {
+                            y.yield_(black_box(i)).await?;
+                        }
+                        Ok(())
+                    },
+                )))
+            })
+        },
+    );
+    group.bench_function(
+        BenchmarkId::new("futures::stream::unfold while-let", ITEMS),
+        |b| {
+            b.iter(|| {
+                executor.block_on(sum_with_while_let(futures::stream::unfold(
+                    0,
+                    |i| async move { (i < ITEMS).then(|| (black_box(i), i + 1)) },
+                )))
+            })
+        },
+    );
+    group.bench_function(
+        BenchmarkId::new("futures::stream::iter while-let", ITEMS),
+        |b| {
+            b.iter(|| {
+                executor.block_on(sum_with_while_let(futures::stream::iter(
+                    (0..ITEMS).map(black_box),
+                )))
+            })
+        },
+    );
     group.finish();
+}
+
+/// `async for x in s: sum += x`, the consumer shape of the docs.
+async fn sum_with_while_let(s: impl futures::Stream<Item = u64>) -> u64 {
+    let mut s = std::pin::pin!(s);
+    let mut sum = 0u64;
+    while let Some(x) = s.next().await {
+        sum = sum.wrapping_add(x);
+    }
+    sum
 }
 
 criterion_group!(benches, gather_ready, gather_tasks, generator);
