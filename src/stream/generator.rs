@@ -514,14 +514,14 @@ impl<T> Future for Yield<'_, T> {
         if shared.close.get() != CloseState::Open {
             return Self::poll_closing(shared, this.value.take());
         }
-        match this.value.take() {
-            Some(value) => {
-                shared.item.set(Some(value));
-                // No waker is registered: the consumer polls the body again when it wants more.
-                Poll::Pending
-            }
-            None => Poll::Ready(Ok(())),
+        if this.value.is_none() {
+            // Resumed after the hand-over: the consumer asked for the next item. Checked before
+            // `take` so that this path writes nothing.
+            return Poll::Ready(Ok(()));
         }
+        shared.item.set(this.value.take());
+        // No waker is registered: the consumer polls the body again when it wants more.
+        Poll::Pending
     }
 }
 
