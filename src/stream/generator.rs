@@ -288,10 +288,14 @@ where
     /// Polls the body once; `Ready` when the body is finished.
     #[inline]
     fn poll_body(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !matches!(self.body, Body::Running(_)) && self.start_or_end().is_ready() {
+            return Poll::Ready(());
+        }
         let guard = PanicGuard(&mut self.body);
         let Body::Running(body) = &mut *guard.0 else {
+            // `start_or_end` left the body running.
             mem::forget(guard);
-            return self.poll_body_slow(cx);
+            return Poll::Ready(());
         };
         let poll = body.as_mut().poll(cx);
         mem::forget(guard);
@@ -301,14 +305,15 @@ where
         poll.map(drop)
     }
 
-    /// `poll_body` for a body that is not `Running`: starts it, or finishes a panicked one.
+    /// For a body that is not `Running`: starts an unstarted one (`Pending`: poll it now), or
+    /// drops a panicked one (`Ready`: finished). Not recursive, so that `poll_body` inlines.
     #[cold]
     #[inline(never)]
-    fn poll_body_slow(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    fn start_or_end(&mut self) -> Poll<()> {
         match mem::replace(&mut self.body, Body::Finished) {
-            Body::Unstarted(body) => {
+            Body::Unstarted(body) | Body::Running(body) => {
                 self.body = Body::Running(body);
-                self.poll_body(cx)
+                Poll::Pending
             }
             // A body that panicked is finished, like a Python generator that raised. It is
             // dropped here, outside the unwinding.
@@ -317,7 +322,6 @@ where
                 Poll::Ready(())
             }
             Body::Finished => Poll::Ready(()),
-            Body::Running(_) => unreachable!("poll_body polls a running body itself"),
         }
     }
 
