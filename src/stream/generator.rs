@@ -8,6 +8,10 @@
 //! more than the item being handed over. No waker is involved in a yield: the body is suspended,
 //! not waiting, and the consumer polls it again when it wants more.
 //!
+//! The body is boxed so that [`Generator`] is `Unpin`: `g.next().await` works without pinning,
+//! like Python's `async for`. Kept inline, the body would save a pointer load per item (about a
+//! tenth of a hand-over on the benchmark) but every caller would have to pin the generator.
+//!
 //! # Closing
 //! Python's `aclose()` throws `GeneratorExit` at the suspended `yield`; the `finally` blocks may
 //! await, and yielding again is a `RuntimeError`. Here [`Generator::close`] resumes the body with
@@ -293,7 +297,7 @@ where
         }
         let guard = PanicGuard(&mut self.body);
         let Body::Running(body) = &mut *guard.0 else {
-            // `start_or_end` left the body running.
+            // Not reached: `start_or_end` returns `Pending` only once the body is running.
             mem::forget(guard);
             return Poll::Ready(());
         };

@@ -286,6 +286,15 @@ fn a_generator_is_terminated_as_soon_as_its_body_panics() {
 }
 
 #[test]
+fn a_generator_is_unpin_so_next_needs_no_pinning() {
+    // Checked at compile time: the body is boxed so that `g.next().await` works on a plain
+    // `let mut g` (see the generator module's docs for the cost of that choice).
+    fn assert_unpin<T: Unpin>(_: &T) {}
+    let numbers = generator(|mut y| async move { y.yield_(1).await });
+    assert_unpin(&numbers);
+}
+
+#[test]
 fn generators_compose_with_stream_ext() {
     block_on(async {
         let naturals = generator(|mut y| async move {
