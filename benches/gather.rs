@@ -5,9 +5,16 @@
 //! executor, so the spawned-task rows compare ways of joining on one executor, and the `JoinSet`
 //! row adds tokio's spawn cost to its join cost. The generator rows hand over 1M items (the issue
 //! asks for 10M; scaled down to keep runs short on a shared machine, the cost is per item).
+//! `futures::stream::iter` over the same numbers is each consumer's floor: no stream can hand an
+//! item over for less than that consumer spends on it. The generator rows are timed on the
+//! thread's CPU clock (`common::Clock`); the gather rows on the wall clock.
+#[allow(dead_code, reason = "only the CPU clock is used here")]
+mod common;
+
 use std::hint::black_box;
 
-use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use common::Clock;
+use criterion::{Bencher, BenchmarkId, Criterion, criterion_group, criterion_main};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -108,13 +115,15 @@ fn gather_tasks(c: &mut Criterion) {
     group.finish();
 }
 
-// Stresses the hand-over of one item from a producer to a consumer that sets the pace.
+// Stresses the hand-over of one item from a producer to a consumer that sets the pace. Timed on
+// the thread's CPU clock (`common::Clock`): every row, the async-channel producer included, runs
+// on the calling thread, and wall time on the shared machine mostly measures descheduling.
 fn generator(c: &mut Criterion) {
     let mut group = c.benchmark_group("generator_1m_items");
     group.sample_size(10);
     let executor = greenloop::Executor::new();
     group.bench_function(BenchmarkId::new("greenloop::generator", ITEMS), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor.block_on(
                 greenloop::stream::generator(|mut y| async move {
                     for i in 0..ITEMS {
@@ -127,7 +136,7 @@ fn generator(c: &mut Criterion) {
         })
     });
     group.bench_function(BenchmarkId::new("futures::stream::unfold", ITEMS), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor.block_on(
                 futures::stream::unfold(0, |i| async move {
                     (i < ITEMS).then(|| (black_box(i), i + 1))
@@ -136,8 +145,17 @@ fn generator(c: &mut Criterion) {
             )
         })
     });
+    // The floor of the `fold` consumer: a stream that does nothing but hand over the next item.
+    group.bench_function(BenchmarkId::new("futures::stream::iter", ITEMS), |b| {
+        iter_cpu(b, || {
+            executor.block_on(
+                futures::stream::iter((0..ITEMS).map(black_box))
+                    .fold(0u64, |sum, i| async move { sum.wrapping_add(i) }),
+            )
+        })
+    });
     group.bench_function(BenchmarkId::new("async-channel bounded(1)", ITEMS), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor.block_on(async {
                 let (tx, rx) = async_channel::bounded(1);
                 let producer = greenloop::spawn(async move {
@@ -153,7 +171,66 @@ fn generator(c: &mut Criterion) {
             })
         })
     });
+    // The same streams under `async for` (a `while let` over `next()`): a lighter consumer than
+    // `fold`, so each stream's own per-item overhead shows; the `iter` row is this consumer's floor.
+    group.bench_function(
+        BenchmarkId::new("greenloop::generator while-let", ITEMS),
+        |b| {
+            iter_cpu(b, || {
+                executor.block_on(sum_with_while_let(greenloop::stream::generator(
+                    |mut y| async move {
+                        for i in 0..ITEMS {
+                            y.yield_(black_box(i)).await?;
+                        }
+                        Ok(())
+                    },
+                )))
+            })
+        },
+    );
+    group.bench_function(
+        BenchmarkId::new("futures::stream::unfold while-let", ITEMS),
+        |b| {
+            iter_cpu(b, || {
+                executor.block_on(sum_with_while_let(futures::stream::unfold(
+                    0,
+                    |i| async move { (i < ITEMS).then(|| (black_box(i), i + 1)) },
+                )))
+            })
+        },
+    );
+    group.bench_function(
+        BenchmarkId::new("futures::stream::iter while-let", ITEMS),
+        |b| {
+            iter_cpu(b, || {
+                executor.block_on(sum_with_while_let(futures::stream::iter(
+                    (0..ITEMS).map(black_box),
+                )))
+            })
+        },
+    );
     group.finish();
+}
+
+/// Like `Bencher::iter`, timed on this thread's CPU clock.
+fn iter_cpu<R>(b: &mut Bencher<'_>, mut routine: impl FnMut() -> R) {
+    b.iter_custom(|iters| {
+        let start = Clock::now();
+        for _ in 0..iters {
+            black_box(routine());
+        }
+        start.elapsed()
+    });
+}
+
+/// `async for x in s: sum += x`, the consumer shape of the docs.
+async fn sum_with_while_let(s: impl futures::Stream<Item = u64>) -> u64 {
+    let mut s = std::pin::pin!(s);
+    let mut sum = 0u64;
+    while let Some(x) = s.next().await {
+        sum = sum.wrapping_add(x);
+    }
+    sum
 }
 
 criterion_group!(benches, gather_ready, gather_tasks, generator);

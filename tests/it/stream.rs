@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::join_support::{CountingWaker, DropFlag, Gate, Trace};
 use greenloop::block_on;
-use greenloop::stream::{Closed, StreamExt, generator};
+use greenloop::stream::{Closed, Stream, StreamExt, generator};
 
 fn poll_once<F: Future + Unpin>(future: &mut F, waker: &Waker) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(waker))
@@ -262,6 +262,36 @@ fn a_panic_in_the_body_reaches_the_consumer_and_ends_the_generator() {
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"generator failed"));
     assert_eq!(poll_once(&mut faulty.next(), &waker), Poll::Ready(None));
     assert!(faulty.is_terminated());
+}
+
+#[test]
+fn a_generator_is_terminated_as_soon_as_its_body_panics() {
+    let mut faulty = generator(|y: greenloop::stream::Yielder<u8>| async move {
+        let _y = y;
+        panic!("generator failed");
+    });
+    let waker = Waker::from(Arc::new(CountingWaker::default()));
+    assert!(!faulty.is_terminated());
+    catch_unwind(AssertUnwindSafe(|| poll_once(&mut faulty.next(), &waker))).unwrap_err();
+    assert!(
+        faulty.is_terminated(),
+        "finished before the next poll: {faulty:?}"
+    );
+    assert_eq!(faulty.size_hint(), (0, Some(0)));
+    block_on(async {
+        faulty.close().await;
+        assert_eq!(faulty.next().await, None);
+    });
+    assert!(faulty.is_terminated());
+}
+
+#[test]
+fn a_generator_is_unpin_so_next_needs_no_pinning() {
+    // Checked at compile time: the body is boxed so that `g.next().await` works on a plain
+    // `let mut g` (see the generator module's docs for the cost of that choice).
+    fn assert_unpin<T: Unpin>(_: &T) {}
+    let numbers = generator(|mut y| async move { y.yield_(1).await });
+    assert_unpin(&numbers);
 }
 
 #[test]
