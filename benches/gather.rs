@@ -7,7 +7,8 @@
 //! asks for 10M; scaled down to keep runs short on a shared machine, the cost is per item).
 //! `futures::stream::iter` over the same numbers is each consumer's floor: no stream can hand an
 //! item over for less than that consumer spends on it. The generator rows are timed on the
-//! thread's CPU clock (`common::Clock`); the gather rows on the wall clock.
+//! thread's CPU clock (`common::Clock`), as are the gather rows: every contender runs on the
+//! calling thread (tokio's current-thread runtime included).
 #[allow(dead_code, reason = "only the CPU clock is used here")]
 mod common;
 
@@ -28,21 +29,21 @@ fn gather_ready(c: &mut Criterion) {
     let executor = greenloop::Executor::new();
     let children = || (0..CHILDREN).map(|i| async move { black_box(i) });
     group.bench_function(BenchmarkId::new("greenloop::gather", CHILDREN), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor
                 .block_on(greenloop::gather::gather(children()))
                 .len()
         })
     });
     group.bench_function(BenchmarkId::new("futures::join_all", CHILDREN), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor
                 .block_on(futures::future::join_all(children()))
                 .len()
         })
     });
     group.bench_function(BenchmarkId::new("FuturesUnordered", CHILDREN), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor
                 .block_on(
                     children()
@@ -66,13 +67,17 @@ fn gather_tasks(c: &mut Criterion) {
             .collect::<Vec<_>>()
     };
     group.bench_function(BenchmarkId::new("greenloop::gather", CHILDREN), |b| {
-        b.iter(|| executor.block_on(async { greenloop::gather::gather(spawn_all()).await.len() }))
+        iter_cpu(b, || {
+            executor.block_on(async { greenloop::gather::gather(spawn_all()).await.len() })
+        })
     });
     group.bench_function(BenchmarkId::new("futures::join_all", CHILDREN), |b| {
-        b.iter(|| executor.block_on(async { futures::future::join_all(spawn_all()).await.len() }))
+        iter_cpu(b, || {
+            executor.block_on(async { futures::future::join_all(spawn_all()).await.len() })
+        })
     });
     group.bench_function(BenchmarkId::new("FuturesUnordered", CHILDREN), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             executor.block_on(async {
                 spawn_all()
                     .into_iter()
@@ -86,7 +91,7 @@ fn gather_tasks(c: &mut Criterion) {
     group.bench_function(
         BenchmarkId::new("floor: await each handle", CHILDREN),
         |b| {
-            b.iter(|| {
+            iter_cpu(b, || {
                 executor.block_on(async {
                     let mut n = 0;
                     for handle in spawn_all() {
@@ -102,7 +107,7 @@ fn gather_tasks(c: &mut Criterion) {
         .build()
         .expect("a current-thread runtime");
     group.bench_function(BenchmarkId::new("tokio::JoinSet", CHILDREN), |b| {
-        b.iter(|| {
+        iter_cpu(b, || {
             runtime.block_on(async {
                 let mut set = tokio::task::JoinSet::new();
                 for i in 0..CHILDREN {

@@ -55,7 +55,9 @@ fn child_wakers_outlive_their_set_and_wake_from_other_threads() {
             s.spawn(move || {
                 for waker in chunk {
                     waker.wake_by_ref();
-                    waker.clone().wake();
+                    // An owned clone, consumed by `wake` (the by-value path).
+                    let owned = waker.clone();
+                    owned.wake();
                 }
             });
         }
