@@ -350,10 +350,6 @@ impl_gather_tuple!(Gather12, 12; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6
 
 // === helpers ===
 
-/// Moves the outputs out of finished slots, in order.
-///
-/// # Panics
-/// If a slot is still running, which means the future was polled after it completed.
 /// The children of a gather, each waiting to be polled, in one pinned allocation.
 fn pinned_slots<F: Future>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[MaybeDone<F>]>> {
     futures
@@ -364,6 +360,9 @@ fn pinned_slots<F: Future>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[May
 }
 
 /// Moves the outputs out of finished children, in argument order, and frees the slots.
+///
+/// # Panics
+/// If an output was already taken, which means the future was polled after it completed.
 fn take_outputs<F: Future>(slots: &mut Pin<Box<[MaybeDone<F>]>>) -> Vec<F::Output> {
     let outputs = (0..slots.len())
         .map(|index| {
