@@ -82,6 +82,10 @@ where
 /// # Errors
 /// The first `Err` a child returns, in completion order.
 ///
+/// # Panics
+/// The returned future panics if polled again after it returned an `Err` (its children are
+/// gone by then).
+///
 /// # Examples
 /// ```
 /// use greenloop::gather::try_gather;
@@ -105,6 +109,7 @@ where
     TryGather {
         set: WakeSet::new(slots.len()),
         slots,
+        failed: false,
         _ok: PhantomData,
     }
 }
@@ -135,6 +140,8 @@ pub struct Gather<F: Future> {
 pub struct TryGather<F: Future, T> {
     slots: Pin<Box<[MaybeDone<F>]>>,
     set: WakeSet,
+    /// It returned an error: the children are gone, and a later poll is a bug.
+    failed: bool,
     /// The `Ok` type, named in the type for readability (`TryGather<_, i32>`).
     _ok: PhantomData<fn() -> T>,
 }
@@ -232,6 +239,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        assert!(
+            !this.failed,
+            "try_gather polled after it completed with an error"
+        );
         let slots = &mut this.slots;
         let mut failure = None;
         this.set.poll_woken(cx.waker(), |index, cx| {
@@ -248,6 +259,7 @@ where
         if let Some(error) = failure {
             // Cancel the siblings now, in argument order, rather than when the gather is dropped.
             this.slots = pinned_slots([]);
+            this.failed = true;
             return Poll::Ready(Err(error));
         }
         if this.set.remaining() > 0 {
@@ -350,10 +362,6 @@ impl_gather_tuple!(Gather12, 12; A a 0, B b 1, C c 2, D d 3, E e 4, F f 5, G g 6
 
 // === helpers ===
 
-/// Moves the outputs out of finished slots, in order.
-///
-/// # Panics
-/// If a slot is still running, which means the future was polled after it completed.
 /// The children of a gather, each waiting to be polled, in one pinned allocation.
 fn pinned_slots<F: Future>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[MaybeDone<F>]>> {
     futures
@@ -364,6 +372,9 @@ fn pinned_slots<F: Future>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[May
 }
 
 /// Moves the outputs out of finished children, in argument order, and frees the slots.
+///
+/// # Panics
+/// If an output was already taken, which means the future was polled after it completed.
 fn take_outputs<F: Future>(slots: &mut Pin<Box<[MaybeDone<F>]>>) -> Vec<F::Output> {
     let outputs = (0..slots.len())
         .map(|index| {

@@ -11,6 +11,7 @@
 //! which costs nothing unless the child keeps a clone.
 use std::mem::{ManuallyDrop, size_of};
 use std::pin::Pin;
+use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::task::{RawWaker, RawWakerVTable, Waker};
@@ -28,9 +29,10 @@ pub(crate) struct IndexedWakers<S: WakeIndex> {
 
 struct Inner<S> {
     state: S,
-    /// Entry `i` is what child `i`'s waker points at; it holds this `Inner`'s own address (I11).
-    /// `AtomicPtr` only so that `Inner` is `Send + Sync` without an `unsafe impl`: it is written
-    /// once, before the `Arc` is shared.
+    /// Entry `i` is what child `i`'s waker points at; it holds this `Inner`'s own address, as
+    /// `Arc::into_raw` returned it (I11). `AtomicPtr` so that `Inner` is `Send + Sync` without an
+    /// `unsafe impl`, and so that `new` can write it through the `Arc`: it is written once,
+    /// before the `Arc` is shared.
     children: Box<[AtomicPtr<Inner<S>>]>,
 }
 
@@ -39,14 +41,21 @@ struct Inner<S> {
 impl<S: WakeIndex> IndexedWakers<S> {
     /// Wakers for `len` children, sharing `state`.
     pub(crate) fn new(state: S, len: usize) -> Self {
-        let inner = Arc::new_cyclic(|weak: &std::sync::Weak<Inner<S>>| {
-            // The address the `Arc` is being built at: every entry points back at it (I11).
-            let this = weak.as_ptr().cast_mut();
-            Inner {
-                state,
-                children: (0..len).map(|_| AtomicPtr::new(this)).collect(),
-            }
+        let inner = Arc::new(Inner {
+            state,
+            children: (0..len).map(|_| AtomicPtr::new(ptr::null_mut())).collect(),
         });
+        // The back-pointer must be one that `Arc::increment_strong_count` and
+        // `decrement_strong_count` accept: a pointer returned by `Arc::into_raw` (their documented
+        // contract). `Weak::as_ptr` inside `Arc::new_cyclic` has the same address today, but no
+        // documented guarantee (there are no strong references yet), so it is not used.
+        let this = Arc::into_raw(inner);
+        // SAFETY: `this` was just returned by `Arc::into_raw`; this takes back its reference.
+        let inner = unsafe { Arc::from_raw(this) };
+        // Every entry points back at the `Inner` (I11), written before the `Arc` is shared.
+        for entry in &inner.children {
+            entry.store(this.cast_mut(), Ordering::Relaxed);
+        }
         IndexedWakers { inner }
     }
 
@@ -115,10 +124,12 @@ unsafe fn inner<S>(data: *const ()) -> *const Inner<S> {
 }
 
 unsafe fn clone_child<S: WakeIndex>(data: *const ()) -> RawWaker {
-    // SAFETY: the waker being cloned is live (the caller of `clone` holds it).
+    // SAFETY: the waker being cloned is a live child waker (the caller of `clone` holds it), so
+    // `data` is its entry (I11).
     let inner = unsafe { inner::<S>(data) };
-    // SAFETY: `inner` came from the `Arc` that the cloned waker owns or borrows a reference
-    // of (I11), so its count is at least one; the new reference is the new waker's.
+    // SAFETY: `inner` is the `Arc::into_raw` pointer of the `Arc` that the cloned waker owns or
+    // borrows a reference of (I11), so its count is at least one; the new reference is the new
+    // waker's.
     unsafe { Arc::increment_strong_count(inner) };
     RawWaker::new(data, vtable::<S>())
 }
@@ -133,25 +144,34 @@ unsafe fn wake_child<S: WakeIndex>(data: *const ()) {
         }
     }
     let _release = Release::<S>(data, std::marker::PhantomData);
-    // SAFETY: a consumed waker is owned and live until `_release` drops.
+    // SAFETY: a consumed waker is owned, so its reference keeps its entry and `Inner` alive
+    // until `_release` drops (I11).
     unsafe { wake_child_by_ref::<S>(data) };
 }
 
 unsafe fn wake_child_by_ref<S: WakeIndex>(data: *const ()) {
-    // SAFETY: the waker is live (owned, or borrowed within `with_waker`).
+    // SAFETY: the waker is a live child waker (owned, or borrowed within `with_waker`), so
+    // `data` is its entry (I11).
     let inner = unsafe { inner::<S>(data) };
     // SAFETY: a live child waker keeps its `Inner` alive (I11).
     let inner = unsafe { &*inner };
+    // `data` is the address of entry `index` of `children` (I11); only addresses are compared,
+    // and an entry is never zero-sized.
     let base = inner.children.as_ptr() as usize;
     let index = (data as usize - base) / size_of::<AtomicPtr<Inner<S>>>();
+    debug_assert!(
+        index < inner.children.len(),
+        "a child waker outside its table"
+    );
     inner.state.wake_index(index);
 }
 
 unsafe fn drop_child<S: WakeIndex>(data: *const ()) {
-    // SAFETY: the waker being dropped is live.
+    // SAFETY: the waker being dropped is a live child waker, so `data` is its entry (I11).
     let inner = unsafe { inner::<S>(data) };
     // SAFETY: the waker being dropped is owned (borrowed ones are `ManuallyDrop`), so it owns
-    // one reference of the `Arc` (I11), given up here; the last one frees the `Inner`.
+    // one reference of the `Arc` whose `Arc::into_raw` pointer `inner` is (I11), given up here;
+    // the last one frees the `Inner`.
     unsafe { Arc::decrement_strong_count(inner) };
 }
 

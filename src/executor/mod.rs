@@ -71,7 +71,9 @@
 //!   unfinished task implies a live executor.
 //! - **I11 indexed wakers.** The data pointer of a child waker of `indexed::IndexedWakers` is
 //!   the address of entry `i` of its `children` table, and that entry holds the address of the
-//!   `Inner` that owns the table (written once, before the `Arc` is shared). An owned child
+//!   `Inner` that owns the table, as `Arc::into_raw` returned it (the pointer that
+//!   `Arc::increment_strong_count` and `decrement_strong_count` require), written once, before
+//!   the `Arc` is shared. An owned child
 //!   waker owns one strong reference of that `Arc`; a borrowed one (`with_waker`) owns none and
 //!   lives only inside a call that borrows an `IndexedWakers`, which owns one. So while any child
 //!   waker exists, its entry and the `Inner` are alive.

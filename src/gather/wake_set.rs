@@ -96,9 +96,11 @@ impl WakeSet {
     /// call), through `poll_child(index, cx)`.
     ///
     /// Each child is polled at most once per call. A child woken while this runs is polled in it
-    /// if the drain has not reached its bitmap word yet, otherwise on the parent's next poll (the
-    /// parent's waker fires for it): a child that wakes itself waits for the next tick, as a task
-    /// woken during its own poll does.
+    /// only if its bitmap word is still to be drained and was already flagged when the drain read
+    /// its summary word (or that summary word is not read yet); otherwise on the parent's next
+    /// poll (the parent's waker fires for it). So a child that wakes itself waits for the next
+    /// tick, as a task woken during its own poll does, and so may a later sibling whose word had
+    /// no bit set yet.
     /// Returns `true` if `poll_child` returned [`Child::Stop`]; the rest of the batch is then
     /// dropped, which is fine because a stopped join polls no child again.
     pub(crate) fn poll_woken(

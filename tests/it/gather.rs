@@ -156,6 +156,43 @@ fn a_child_that_wakes_itself_is_polled_again_on_the_next_poll_of_the_gather() {
 }
 
 #[test]
+fn a_sibling_woken_mid_poll_is_polled_in_it_only_if_its_bitmap_word_was_already_flagged() {
+    // Children 0, 1 and 100 (100 is in the second bitmap word). When the gather's drain polls
+    // child 0, child 0 opens the gates of 1 (same word, already swapped) and 100 (second word,
+    // empty until now): neither is polled in this batch; both are on the next poll.
+    let harness = Harness::new();
+    let polls: Vec<Rc<Cell<usize>>> = (0..101).map(|_| Rc::default()).collect();
+    let gates: Vec<Gate> = (0..101).map(|_| Gate::default()).collect();
+    let (open_1, open_100) = (gates[1].clone(), gates[100].clone());
+    let first = gates[0].clone();
+    let mut children: Vec<Boxed<()>> = vec![Box::pin(counted(Rc::clone(&polls[0]), async move {
+        first.wait().await;
+        open_1.open();
+        open_100.open();
+    }))];
+    for i in 1..101 {
+        children.push(Box::pin(counted(
+            Rc::clone(&polls[i]),
+            gates[i].clone().wait(),
+        )));
+    }
+    let mut all = gather(children);
+    assert_eq!(harness.poll(&mut all), Poll::Pending);
+    gates[0].open();
+    assert_eq!(harness.poll(&mut all), Poll::Pending);
+    assert_eq!(
+        (polls[0].get(), polls[1].get(), polls[100].get()),
+        (2, 1, 1)
+    );
+    assert_eq!(harness.wakes(), 2, "the siblings' wakes reached the parent");
+    for gate in &gates[2..100] {
+        gate.open();
+    }
+    assert!(harness.poll(&mut all).is_ready());
+    assert_eq!((polls[1].get(), polls[100].get()), (2, 2));
+}
+
+#[test]
 fn child_wakers_can_be_woken_from_another_thread() {
     let harness = Harness::new();
     let stolen = Rc::new(RefCell::new(None::<Waker>));
@@ -552,4 +589,13 @@ fn a_gather_that_finishes_in_time_returns_its_outputs_when_the_slowest_child_doe
         assert_eq!(result, Ok(vec![3, 1, 2]));
         assert_eq!(secs_since(start), 3);
     });
+}
+
+#[test]
+#[should_panic(expected = "try_gather polled after it completed with an error")]
+fn try_gather_polled_again_after_its_error_panics_with_a_clear_message() {
+    let mut both = try_gather([Ok::<i32, char>(1), Err('x')].map(ready));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert_eq!(Pin::new(&mut both).poll(&mut cx), Poll::Ready(Err('x')));
+    let _ = Pin::new(&mut both).poll(&mut cx);
 }
