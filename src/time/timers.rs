@@ -48,6 +48,12 @@
 //!   the non-empty buckets are swept (`retain`, O(n)) whenever tombstones outnumber live
 //!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
+//! - **Cache.** The slab is filled in insertion order and read in firing order: with 100k
+//!   timers, every pop would miss the cache on its entry. A redistribution (the refill that
+//!   moves a bucket's items one level down, the last one some 100 timers before they fire)
+//!   therefore checks every item's slab entry, tombstones or not: the loads are independent
+//!   and overlap, so the pops that follow find their entries in cache. On the `timers_virtual`
+//!   benchmark (100k random deadlines) this took about 10% off the time per timer.
 //! - Sizes: 24 bytes per item, 32 per slab entry (aligned, so as to touch one cache line), and 2048
 //!   empty buckets (48 KiB, allocated at the first insert that is not already due).
 //!
@@ -435,9 +441,11 @@ impl Timers {
         self.last = min;
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.mark_empty(b);
-        let check = self.tombstones > 0;
         for item in items.drain(..) {
-            if check && !self.is_live(item) {
+            // Checked even without tombstones: the loads of these slab entries are
+            // independent, so the CPU overlaps their cache misses here, and the pops that
+            // follow, a few ticks later, find the entries in cache (see the module docs).
+            if !self.is_live(item) {
                 self.tombstones -= 1;
                 self.items -= 1;
                 continue;
