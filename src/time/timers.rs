@@ -387,7 +387,7 @@ impl Timers {
     }
 
     /// Pushes `item` onto bucket `b` and marks it occupied.
-    #[inline]
+    #[inline(always)]
     fn file(&mut self, b: usize, item: Item) {
         if self.buckets[b].len() == self.buckets[b].capacity() {
             self.grow(b);
