@@ -263,6 +263,7 @@ impl Timer {
     /// [`Driver::fire_expired`], which the executor calls at the start of every tick, so a
     /// deadline that has already passed at the first poll completes in the next tick
     /// (asyncio's rule for a timer scheduled in the past).
+    #[inline]
     pub(crate) fn poll_fired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match self.state {
             TimerState::Elapsed => Poll::Ready(()),
@@ -341,6 +342,7 @@ impl Timer {
     }
 
     /// Removes the registration, if any.
+    #[inline]
     fn cancel(&mut self) {
         if let TimerState::Registered(key) = self.state {
             self.state = TimerState::Idle;
@@ -362,6 +364,7 @@ impl fmt::Debug for Timer {
 }
 
 impl Drop for Timer {
+    #[inline]
     fn drop(&mut self) {
         self.cancel();
     }

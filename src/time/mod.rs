@@ -342,6 +342,7 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match &mut self.state {
             SleepState::Yield { yielded } => {
@@ -436,6 +437,7 @@ impl LazyTimer {
     ///
     /// # Panics
     /// Panics if unbound and this thread is not running a greenloop executor.
+    #[inline]
     pub(crate) fn bind(&mut self) -> &mut Timer {
         if let LazyTimer::Unbound { target, what } = *self {
             *self = LazyTimer::Bound(target.timer(driver::expect_current(what)));

@@ -48,6 +48,17 @@
 //!   the non-empty buckets are swept (`retain`, O(n)) whenever tombstones outnumber live
 //!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
+//! - **Cache.** The slab is filled in insertion order and read in firing order: with 100k
+//!   timers, every pop would miss the cache on its entry. A redistribution (the refill that
+//!   moves a bucket's items one level down, the last one some 100 timers before they fire)
+//!   therefore checks every item's slab entry, tombstones or not: the loads are independent
+//!   and overlap, so the pops that follow find their entries in cache. On the `timers_virtual`
+//!   benchmark (100k random deadlines) this took about 10% off the time per timer.
+//! - **Spares.** An emptied bucket allocation of more than `KEEP` items is not freed but kept
+//!   (at most `SPARES` of them, the largest), and a bucket that grows past `KEEP` moves into
+//!   a larger spare instead of reallocating: a program that files bursts of timers (100k
+//!   sleeps, fired, then 100k more) reuses the same few allocations instead of growing them
+//!   afresh each time, page faults included (some 800 per burst of 100k before).
 //! - Sizes: 24 bytes per item, 32 per slab entry (aligned, so as to touch one cache line), and 2048
 //!   empty buckets (48 KiB, allocated at the first insert that is not already due).
 //!
@@ -89,6 +100,9 @@ pub(crate) struct Timers {
     free: Vec<u32>,
     /// Items whose timer was cancelled (the slot no longer holds their `seq`).
     tombstones: usize,
+    /// Empty allocations of more than `KEEP` items, at most `SPARES`, for the next buckets
+    /// that grow past `KEEP` (see the module docs).
+    spares: Vec<Vec<Item>>,
 }
 
 /// A slab slot: vacant when `seq == VACANT`. Aligned to 32 bytes so that no entry straddles
@@ -137,6 +151,8 @@ const LEVELS: usize = u64::BITS.div_ceil(DIGIT) as usize;
 /// buckets that held a burst once (the high levels see a new digit every few milliseconds)
 /// do not each keep a burst's worth of memory.
 const KEEP: usize = 256;
+/// How many emptied allocations of more than `KEEP` items are kept for reuse.
+const SPARES: usize = 4;
 /// A lowest bucket of at most this many items is sorted into `due` whole rather than
 /// redistributed: the buckets below it, one deadline or a few each, would otherwise each
 /// be visited in turn, one per tick.
@@ -164,6 +180,7 @@ impl Default for Timers {
             entries: Vec::new(),
             free: Vec::new(),
             tombstones: 0,
+            spares: Vec::new(),
         }
     }
 }
@@ -325,6 +342,17 @@ impl Timers {
     /// bucket as often as needed. Returns `false` if no timer is pending.
     #[inline]
     fn fill_due(&mut self) -> bool {
+        // The common case, inline: `due` has a next item and there is no tombstone to skip.
+        if self.tombstones == 0 && !self.due.is_empty() {
+            return true;
+        }
+        self.refill_due()
+    }
+
+    /// The rest of [`Timers::fill_due`], out of line: its callers stay small, and the common
+    /// case does not pay for this one's stack frame.
+    #[inline(never)]
+    fn refill_due(&mut self) -> bool {
         loop {
             self.skip_tombstones_in_due();
             if !self.due.is_empty() {
@@ -359,12 +387,50 @@ impl Timers {
     }
 
     /// Pushes `item` onto bucket `b` and marks it occupied.
-    #[inline]
+    #[inline(always)]
     fn file(&mut self, b: usize, item: Item) {
+        if self.buckets[b].len() == self.buckets[b].capacity() {
+            self.grow(b);
+        }
         self.buckets[b].push(item);
         let (level, digit) = (b / SLOTS, b % SLOTS);
         self.occupied[level][digit / 64] |= 1 << (digit % 64);
         self.levels |= 1 << level;
+    }
+
+    /// Makes room in bucket `b`, which is full: moves its items into a spare allocation if
+    /// it is past `KEEP` and a spare is larger, else lets the `Vec` grow as `push` would.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, b: usize) {
+        let len = self.buckets[b].len();
+        if len >= KEEP {
+            let larger = self.spares.iter().position(|v| v.capacity() > len);
+            if let Some(i) = larger {
+                let mut spare = self.spares.swap_remove(i);
+                spare.extend_from_slice(&self.buckets[b]);
+                let old = std::mem::replace(&mut self.buckets[b], spare);
+                self.recycle(old);
+                return;
+            }
+        }
+        self.buckets[b].reserve(len.max(4));
+    }
+
+    /// Keeps an allocation of more than `KEEP` items as a spare, if there is room or it is
+    /// larger than the smallest spare; frees it otherwise.
+    fn recycle(&mut self, mut v: Vec<Item>) {
+        if v.capacity() <= KEEP {
+            return;
+        }
+        v.clear();
+        if self.spares.len() < SPARES {
+            self.spares.push(v);
+        } else if let Some(smallest) = self.spares.iter_mut().min_by_key(|s| s.capacity()) {
+            if smallest.capacity() < v.capacity() {
+                *smallest = v;
+            }
+        }
     }
 
     /// Marks bucket `b` empty.
@@ -398,7 +464,8 @@ impl Timers {
         std::mem::swap(&mut self.due, &mut self.buckets[b]);
         self.mark_empty(b);
         if self.buckets[b].capacity() > KEEP {
-            self.buckets[b] = Vec::new();
+            let big = std::mem::take(&mut self.buckets[b]);
+            self.recycle(big);
         }
         if self.tombstones > 0 {
             let entries = &self.entries;
@@ -435,9 +502,11 @@ impl Timers {
         self.last = min;
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.mark_empty(b);
-        let check = self.tombstones > 0;
         for item in items.drain(..) {
-            if check && !self.is_live(item) {
+            // Checked even without tombstones: the loads of these slab entries are
+            // independent, so the CPU overlaps their cache misses here, and the pops that
+            // follow, a few ticks later, find the entries in cache (see the module docs).
+            if !self.is_live(item) {
                 self.tombstones -= 1;
                 self.items -= 1;
                 continue;
@@ -453,6 +522,8 @@ impl Timers {
         // Keep a small allocation for the next items filed under `b`.
         if items.capacity() <= KEEP {
             self.buckets[b] = items;
+        } else {
+            self.recycle(items);
         }
         // Items usually arrive in creation order: ascending, the reverse of what `due` wants.
         let due = &mut self.due;
@@ -603,6 +674,28 @@ mod tests {
         );
         fire_all(&mut t, 30);
         assert_eq!(*log.lock().unwrap(), [1, 2, 3]);
+    }
+
+    #[test]
+    fn emptied_big_buckets_are_kept_as_spares_for_the_next_burst() {
+        let log = Arc::default();
+        let mut t = Timers::default();
+        for round in 0..3u64 {
+            // 2000 timers in one bucket, each round far from the last.
+            let base = round << 30;
+            for i in 0..2_000 {
+                t.insert(
+                    base + (1 << 20) + 7 * i,
+                    round * 10_000 + i + 1,
+                    waker(i, &log),
+                );
+            }
+            fire_all(&mut t, base + (1 << 21));
+            assert_eq!(t.len(), 0);
+            assert!(!t.spares.is_empty() && t.spares.len() <= SPARES);
+            assert!(t.spares.iter().all(|v| v.is_empty() && v.capacity() > KEEP));
+        }
+        assert_eq!(log.lock().unwrap().len(), 6_000);
     }
 
     #[test]
