@@ -14,8 +14,8 @@ mod common;
 
 use std::hint::black_box;
 
-use common::Clock;
-use criterion::{Bencher, BenchmarkId, Criterion, criterion_group, criterion_main};
+use common::iter_cpu;
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 
@@ -215,17 +215,6 @@ fn generator(c: &mut Criterion) {
         },
     );
     group.finish();
-}
-
-/// Like `Bencher::iter`, timed on this thread's CPU clock.
-fn iter_cpu<R>(b: &mut Bencher<'_>, mut routine: impl FnMut() -> R) {
-    b.iter_custom(|iters| {
-        let start = Clock::now();
-        for _ in 0..iters {
-            black_box(routine());
-        }
-        start.elapsed()
-    });
 }
 
 /// `async for x in s: sum += x`, the consumer shape of the docs.

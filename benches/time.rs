@@ -5,11 +5,16 @@
 //!   criterion times the whole run (wall), and each task's lateness (actual wake minus
 //!   deadline) is averaged per run and printed as a median over the runs.
 //! - `timers_virtual`: the same 100k sleeps on a virtual (tokio: paused) clock; ns per timer
-//!   is the criterion time divided by 100k, printed in the summary.
+//!   is the criterion time divided by 100k. Timed on the thread's CPU clock (`common::Clock`):
+//!   both runtimes do all of this work on the calling thread.
 //! - `lone_sleep`: one task sleeps 10 ms, 15 times per runtime; the median lateness is printed
 //!   (not a criterion timing: lateness is what is measured, not the time taken).
 //!
 //! Run: `cargo bench --bench time -- --warm-up-time 1 --measurement-time 3`.
+#[allow(dead_code, reason = "only the CPU clock is used here")]
+mod common;
+
+use common::iter_cpu;
 use criterion::{BenchmarkId, Criterion};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -157,7 +162,7 @@ fn timers_virtual(c: &mut Criterion) {
 
     g.bench_function(BenchmarkId::from_parameter("greenloop"), |b| {
         let ex = greenloop::Executor::builder().virtual_clock().build();
-        b.iter(|| {
+        iter_cpu(b, || {
             ex.block_on(async {
                 let handles: Vec<_> = ds
                     .iter()
@@ -176,7 +181,7 @@ fn timers_virtual(c: &mut Criterion) {
             .start_paused(true)
             .build()
             .unwrap();
-        b.iter(|| {
+        iter_cpu(b, || {
             rt.block_on(async {
                 let handles: Vec<_> = ds
                     .iter()

@@ -117,6 +117,21 @@ pub(crate) struct Clock {
     ns: u64,
 }
 
+/// Like criterion's `Bencher::iter`, timed on [`Clock`] (this thread's CPU time by default).
+#[allow(
+    dead_code,
+    reason = "the executor and idle_rss benches time their rounds themselves"
+)]
+pub(crate) fn iter_cpu<R>(b: &mut criterion::Bencher<'_>, mut routine: impl FnMut() -> R) {
+    b.iter_custom(|iters| {
+        let start = Clock::now();
+        for _ in 0..iters {
+            std::hint::black_box(routine());
+        }
+        start.elapsed()
+    });
+}
+
 // === impl Clock ===
 
 impl Clock {
