@@ -48,7 +48,7 @@ where
     I: IntoIterator,
     I::Item: Future,
 {
-    let children = pinned_children(futures);
+    let children = pinned(futures);
     assert!(
         !children.is_empty(),
         "race of no futures would never finish"
@@ -93,7 +93,7 @@ where
     I: IntoIterator,
     I::Item: Future,
 {
-    let children = pinned_children(futures);
+    let children = pinned(futures.into_iter().map(Some));
     AsCompleted {
         set: WakeSet::new(children.len()),
         children,
@@ -111,7 +111,8 @@ where
 /// ```
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Race<F> {
-    children: Pin<Box<[Option<F>]>>,
+    /// Every child runs until one wins; then all are dropped at once.
+    children: Pin<Box<[F]>>,
     set: WakeSet,
 }
 
@@ -142,10 +143,7 @@ impl<F: Future> Future for Race<F> {
         let children = &mut this.children;
         let mut winner = None;
         this.set.poll_woken(cx.waker(), |index, cx| {
-            let Some(child) = pin_index(children.as_mut(), index).as_pin_mut() else {
-                return Child::Done;
-            };
-            match child.poll(cx) {
+            match pin_index(children.as_mut(), index).poll(cx) {
                 Poll::Ready(output) => {
                     winner = Some(output);
                     Child::Stop
@@ -156,7 +154,7 @@ impl<F: Future> Future for Race<F> {
         match winner {
             Some(output) => {
                 // The losers are cancelled here, before the winner's output is returned.
-                this.children = pinned_children([]);
+                this.children = pinned([]);
                 Poll::Ready(output)
             }
             None => Poll::Pending,
@@ -216,9 +214,8 @@ impl<F: Future> Stream for AsCompleted<F> {
         let arrived = &mut this.arrived;
         this.set.poll_woken(cx.waker(), |index, cx| {
             let mut slot = pin_index(children.as_mut(), index);
-            let Some(child) = slot.as_mut().as_pin_mut() else {
-                return Child::Done;
-            };
+            let child = (slot.as_mut().as_pin_mut())
+                .expect("the wake set polls only children that have not finished");
             match child.poll(cx) {
                 Poll::Ready(output) => {
                     slot.set(None);
@@ -255,9 +252,9 @@ impl<F: Future> fmt::Debug for AsCompleted<F> {
     }
 }
 
-/// The children of a race, in one pinned allocation; `None` once finished or cancelled.
-fn pinned_children<F>(futures: impl IntoIterator<Item = F>) -> Pin<Box<[Option<F>]>> {
-    futures.into_iter().map(Some).collect::<Box<[_]>>().into()
+/// The children of a race or an `as_completed`, in one pinned allocation.
+fn pinned<T>(children: impl IntoIterator<Item = T>) -> Pin<Box<[T]>> {
+    children.into_iter().collect::<Box<[_]>>().into()
 }
 
 /// Converts a tuple of futures with one output type into the future that races them; what

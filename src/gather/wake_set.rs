@@ -3,8 +3,8 @@
 //! Every child of a [`WakeSet`] gets its own [`Waker`]. Waking it sets the child's bit in a shared
 //! two-level bitmap and wakes the parent task once per batch, so the parent's next poll visits
 //! exactly the children that were woken, in argument order. A gather of `n` futures therefore
-//! does `O(n + wakes)` work in total, where a shared waker (futures' `join!`) does `O(n)` per wake and `O(n²)` in the worst
-//! case (rust-lang/futures-rs#1603, #2201).
+//! does `O(n + wakes)` work in total, where a shared waker (futures' `join!`) does `O(n)` per
+//! wake and `O(n²)` in the worst case (rust-lang/futures-rs#1603, #2201).
 //!
 //! Costs: the `n` wakers live in one allocation ([`IndexedWakers`], from the executor module,
 //! which holds the `unsafe` this needs): one for the whole set, none per child and none per
