@@ -18,7 +18,6 @@ use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::Waker;
 
 use super::run_queue::MainWake;
@@ -352,9 +351,4 @@ pub(crate) fn find_deadlock(core: &Core, main: &Arc<MainWake>) -> Option<Deadloc
 /// How many wakers exist for a task, from its reference count (I2).
 pub(crate) fn wakers_of(refs: usize, has_handle: bool, remote_queued: bool) -> usize {
     refs.saturating_sub(1 + usize::from(has_handle) + usize::from(remote_queued))
-}
-
-/// Loads a task's reference count for the arithmetic above.
-pub(crate) fn load_refs(refs: &std::sync::atomic::AtomicUsize) -> usize {
-    refs.load(Ordering::Acquire)
 }

@@ -1,12 +1,13 @@
 //! The executor: tasks, the run queue, ticks, wakers and parking.
 //!
 //! - `mod.rs`      [`Executor`], its builder, `block_on`/`tick`, the free functions, invariants
-//! - `scheduler.rs` `Core`: the tick, wakes, completion, release; the task list; scope guards
+//! - `scheduler.rs` `Core`: the tick, wakes, completion, release; spawn locations; scope guards
 //! - `run.rs`      [`Run`]: the executor as a future for another `block_on`
 //! - `diag.rs`     [`TaskDump`] and the [`Deadlock`] report
 //! - `trace.rs`    the opt-in scheduler trace ([`TraceEvent`])
 //! - `task.rs`     [`JoinHandle`], [`JoinError`], [`TaskId`]: the user's side of a task
-//! - `raw.rs`      the task allocation (header + future/output) and its typed vtable
+//! - `raw.rs`      the task cell (header + future/output), its typed vtable, the join slot
+//! - `arena.rs`    the pages the task cells live in, by size class; the live bits (task list)
 //! - `state.rs`    the task state bits and their transitions
 //! - `waker.rs`    the only place a task `Waker` is built; local and remote wake paths
 //! - `run_queue.rs` the local FIFO, the inject queue for remote wakes, the parker
@@ -32,16 +33,18 @@
 //!
 //! # Invariants
 //! The `// SAFETY:` comments of this module cite these.
-//! - **I1 layout.** A task is one allocation, `raw::TaskCell<F>`, `#[repr(C)]` with the `Header`
-//!   first, so a `NonNull<Header>` is also the cell's address. Only the header's `vtable`,
-//!   built for that same `F`, casts it back.
+//! - **I1 layout.** A task is one arena cell holding `raw::TaskCell<F>`, `#[repr(C)]` with the
+//!   `Header` first, so a `NonNull<Header>` is also the cell's address. Only the header's
+//!   `vtable`, built for that same `F`, casts it back.
 //! - **I2 references.** `Header::refs` counts the owners of the allocation: the executor (from
 //!   spawn until it releases the task), the `JoinHandle` (until dropped), every `Waker`, every
 //!   inject-queue entry. Whoever drops the last one frees the task, on any thread. Entries of the
 //!   local run queue own no reference (see I4). A borrowed waker (for a poll) owns none either.
-//! - **I3 owner thread.** `state`, `slot`, `join_waker` and the stage (future or output) are
-//!   touched only on the executor's thread. Other threads touch only `refs` and `remote_queued`
-//!   (atomics) and read the immutable `vtable`, `shared`, `id`, `location`.
+//! - **I3 owner thread.** The state bits, the join slot and the stage (future or output) are
+//!   touched only on the executor's thread, and so are the `Cell`s of the arena and its page
+//!   headers. Other threads touch only `refs` (an atomic, with the remote-queued bit) and read
+//!   the immutable `vtable`, `location`, the id (an atomic beside the state bits) and the
+//!   page's `shared`.
 //! - **I4 run queue.** A task is in the local run queue exactly when `SCHEDULED` is set, at most
 //!   once. A `SCHEDULED` task is never released, so the executor's reference keeps queued
 //!   tasks alive. A task cancelled while queued stays queued, `COMPLETE`, until the tick pops
@@ -77,12 +80,29 @@
 //!   waker owns one strong reference of that `Arc`; a borrowed one (`with_waker`) owns none and
 //!   lives only inside a call that borrows an `IndexedWakers`, which owns one. So while any child
 //!   waker exists, its entry and the `Inner` are alive.
+//! - **I13 pages.** Every task cell lies in the first `arena::PAGE` bytes of a page allocated
+//!   with `arena::PAGE` alignment, whose `Page` header sits at that aligned address: so the page
+//!   of a cell is its address rounded down. The header's `shared`, size and class fields are
+//!   written before any cell is handed out and never change. A page is given back to the
+//!   allocator only by its owner, only when none of its cells is handed out, and never while
+//!   the executor is being dropped (`keep_pages`). So while a task is alive (I2), its page is.
+//! - **I14 shared lifetime.** A page's `shared` points to its executor's `Shared`, which
+//!   outlives every page: the `Core` holds it while the executor exists; at shutdown
+//!   (`Arena::close`, the last step of `Executor::drop`) the pages move into `Shared` and, if
+//!   any cell is still allocated, one strong count is set aside for them, dropped by whoever
+//!   frees the last one (`RemoteFrees::orphans`). `Shared` frees the pages when it is dropped.
+//! - **I15 frees.** A cell is freed exactly once, when its last reference goes (I2), after its
+//!   contents are dropped (I5). On the owner thread with its executor entered (I8) and not
+//!   closed, it goes straight back to its page; anywhere else it is pushed, its first word
+//!   becoming the link, on the lock-free `RemoteFrees` stack, which only the owner takes from,
+//!   whole (so no ABA), at each tick and at shutdown. After shutdown a free only counts down.
 //! - **I12 pinned slices.** The elements of a pinned slice are pinned: `Pin<&mut [T]>` offers
 //!   no way to move, swap or resize them, so `indexed::pin_index` may project to one.
 #![allow(unsafe_code)]
 
 #[cfg(test)]
 mod alloc_tests;
+mod arena;
 mod context;
 mod diag;
 pub(crate) mod indexed;
@@ -114,8 +134,9 @@ pub use run::Run;
 pub use task::{JoinError, JoinHandle, TaskId};
 pub use trace::{TraceEvent, TraceKind};
 
+use arena::Arena;
 pub(crate) use scheduler::Core;
-use scheduler::{CloseOnDrop, Entered, TaskList};
+use scheduler::{CloseOnDrop, Entered};
 
 use run_queue::{Entry, MainWake, RunQueue, Shared};
 
@@ -248,6 +269,9 @@ impl Executor {
     /// Spawns a task. It runs when the executor next ticks, after every task already ready.
     ///
     /// The future need not be `Send`. Its spawn location is recorded for error messages.
+    ///
+    /// # Panics
+    /// If the future is aligned to more than 128 KiB (the task arena's limit).
     ///
     /// # Examples
     /// ```
@@ -486,7 +510,7 @@ impl Executor {
     /// assert_eq!(ex.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.core.tasks.borrow().len()
+        self.core.arena.live_count()
     }
 
     /// Whether no task is alive.
@@ -636,18 +660,24 @@ impl Drop for Executor {
                 unsafe { task.as_ref() }.state.unschedule();
             }
         }
-        // Destructors may spawn, cancel or release other tasks: work from snapshots until the
-        // list is empty, skipping entries released in the meantime.
+        // Destructors may spawn, cancel or release other tasks: work from snapshots until no
+        // task is live, skipping those released in the meantime. Pages stay until the end,
+        // so that a snapshot's tasks can be checked even after they were freed.
+        core.arena.keep_pages();
         loop {
-            let live = core.tasks.borrow().live();
+            let mut live = core.arena.live_tasks();
             if live.is_empty() {
                 break;
             }
-            for (slot, task) in live {
-                if !core.tasks.borrow().holds(slot, task) {
+            // In spawn order, so that destructors run in a predictable order.
+            // SAFETY: live tasks are alive (the executor's reference, I2); the id is immutable.
+            live.sort_unstable_by_key(|task| unsafe { task.as_ref() }.id());
+            for task in live {
+                // SAFETY: from `live_tasks` after `keep_pages`: its page is still alive.
+                if !unsafe { core.arena.is_live(task) } {
                     continue;
                 }
-                // SAFETY: listed tasks are alive (the executor's reference, I2); owner thread.
+                // SAFETY: live tasks are alive (the executor's reference, I2); owner thread.
                 let header = unsafe { task.as_ref() };
                 header.state.unschedule(); // it may have been spawned during this drop
                 if header.state.is_complete() {
@@ -722,10 +752,14 @@ impl ExecutorBuilder {
             Schedule::Fifo => 0,
             Schedule::Random(seed) => seed,
         };
+        let shared = Arc::new(Shared::new());
         let core = Box::new(Core {
-            shared: Arc::new(Shared::new()),
+            arena: Arena::new(&shared),
+            shared,
             queue: RunQueue::default(),
-            tasks: RefCell::new(TaskList::default()),
+            locations: RefCell::new(Vec::new()),
+            location_ids: RefCell::new(HashMap::new()),
+            last_location: Cell::new((std::ptr::null(), 0)),
             names: RefCell::new(HashMap::new()),
             next_id: Cell::new(1),
             schedule: self.schedule,
@@ -804,7 +838,7 @@ pub(crate) fn current_task_id() -> Option<TaskId> {
     context::with_core(|core| {
         // SAFETY: `current` is set only while the tick polls that task, which is alive (I2).
         core.and_then(|core| core.current.get())
-            .map(|task| unsafe { task.as_ref() }.id)
+            .map(|task| unsafe { task.as_ref() }.id())
     })
 }
 

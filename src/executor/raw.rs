@@ -1,52 +1,54 @@
-//! The raw task: one heap allocation holding the header and the future, later its output.
+//! The raw task: one cell of the executor's arena holding the header and the future, later
+//! its output.
 //!
 //! ```text
-//! TaskCell<F>, #[repr(C)], one Box:
-//!   Header { refs, remote_queued, state, slot, vtable, shared, id, location, join_waker }
+//! TaskCell<F>, #[repr(C)], one arena cell (I1, I13):
+//!   Header { refs, location, state (+ id), vtable, join }     32 bytes
 //!   stage:   Running(F)  ->  Finished(Result<F::Output, JoinError>)  ->  Consumed
 //! ```
 //! Everything outside this file sees a task as `NonNull<Header>` and reaches the typed part only
-//! through the header's `vtable`, whose functions are instantiated for that one `F` (I1).
+//! through the header's `vtable`, whose functions are instantiated for that one `F` (I1). The
+//! executor a task belongs to is found through its page (`arena::shared_of`), not a field.
+use std::alloc::Layout;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicU32, Ordering, fence};
 use std::task::{Context, Poll, Waker};
 
+use super::arena::{self, Arena};
 use super::run_queue::Shared;
 use super::state::State;
 use super::task::{JoinError, TaskId};
 use super::waker;
 
-/// The untyped part of a task, shared by every task whatever its future.
+/// `Header::refs` bit: the task has an entry in the inject queue, so that a burst of wakes
+/// from other threads queues it once.
+const REMOTE_QUEUED: u32 = 1 << 31;
+/// `Header::refs` bits that count references.
+const COUNT: u32 = REMOTE_QUEUED - 1;
+
+/// The untyped part of a task, shared by every task whatever its future: 32 bytes.
 ///
 /// # Safety
 /// Must stay the first field of [`TaskCell`]; `#[repr(C)]` on `TaskCell` is load-bearing (I1).
 /// Fields marked "owner thread" may be touched only on the executor's thread (I3).
 pub(crate) struct Header {
-    /// Owners of the allocation: the executor's task list, the `JoinHandle`, every `Waker` and
-    /// every inject-queue entry (I2). Any thread.
-    pub(crate) refs: AtomicUsize,
-    /// Set while the task has an entry in the inject queue, so that a burst of wakes from other
-    /// threads queues it once. Any thread.
-    pub(crate) remote_queued: AtomicBool,
-    /// Owner thread.
+    /// Owners of the allocation in the low 31 bits: the executor's task list, the
+    /// `JoinHandle`, every `Waker` and every inject-queue entry (I2); and `REMOTE_QUEUED`.
+    /// Any thread.
+    refs: AtomicU32,
+    /// Where the task was spawned: an index into the executor's table of spawn locations
+    /// (`Core::location`). Immutable.
+    pub(crate) location: u32,
+    /// The state bits (owner thread) and the task's id (immutable, any thread).
     pub(crate) state: State,
-    /// Index in the executor's task list. Owner thread.
-    pub(crate) slot: Cell<u32>,
     /// Functions that know the concrete future type. Immutable.
     pub(crate) vtable: &'static VTable,
-    /// The executor's cross-thread half: inject queue and parker. Immutable; keeps it alive.
-    pub(crate) shared: Arc<Shared>,
-    /// Immutable.
-    pub(crate) id: TaskId,
-    /// Where the task was spawned. Immutable.
-    pub(crate) location: &'static Location<'static>,
     /// The waker of whoever awaits the `JoinHandle`. Owner thread.
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    pub(crate) join: JoinSlot,
 }
 
 /// Functions instantiated for one future type `F`.
@@ -59,8 +61,11 @@ pub(crate) struct VTable {
     take_output: unsafe fn(NonNull<Header>, out: *mut ()),
     /// Drops whatever the stage still holds (future or output).
     drop_stage: unsafe fn(NonNull<Header>),
-    /// Frees the allocation.
+    /// Drops the cell's contents in place and gives the cell back to the arena.
     dealloc: unsafe fn(NonNull<Header>),
+    /// The arena size class of `TaskCell<F>` (`arena::class_for`), and its layout.
+    pub(crate) class: u8,
+    pub(crate) layout: Layout,
 }
 
 /// What the second half of the allocation holds.
@@ -80,33 +85,35 @@ struct TaskCell<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-/// Allocates a task holding `future`, with two references: the executor's and the `JoinHandle`'s.
+/// Allocates a task holding `future` in the executor's arena, with two references: the
+/// executor's and the `JoinHandle`'s. Its live bit is set (the executor's task list).
 pub(crate) fn allocate<F>(
+    arena: &Arena,
     future: F,
-    shared: Arc<Shared>,
     id: TaskId,
-    location: &'static Location<'static>,
+    location: u32,
     named: bool,
 ) -> NonNull<Header>
 where
     F: Future + 'static,
 {
-    let cell = Box::new(TaskCell {
+    let vtable = vtable::<F>();
+    let task = arena.alloc(vtable.class, vtable.layout);
+    let cell = TaskCell {
         header: Header {
-            refs: AtomicUsize::new(2),
-            remote_queued: AtomicBool::new(false),
-            state: State::new_spawned(named),
-            slot: Cell::new(0),
-            vtable: vtable::<F>(),
-            shared,
-            id,
+            refs: AtomicU32::new(2),
             location,
-            join_waker: UnsafeCell::new(None),
+            state: State::new_spawned(id, named),
+            vtable,
+            join: JoinSlot::new(),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
-    });
-    // The header is the first field of a #[repr(C)] struct, so the pointers coincide (I1).
-    NonNull::from(Box::leak(cell)).cast::<Header>()
+    };
+    // SAFETY: the arena handed out an unused cell of at least this size and alignment (its
+    // size class was computed from this very layout, I13). The header is the first field of a
+    // #[repr(C)] struct, so the pointers coincide (I1).
+    unsafe { task.cast::<TaskCell<F>>().write(cell) };
+    task
 }
 
 fn vtable<F: Future + 'static>() -> &'static VTable {
@@ -121,6 +128,8 @@ fn vtable<F: Future + 'static>() -> &'static VTable {
             take_output: take_output::<F>,
             drop_stage: drop_stage::<F>,
             dealloc: dealloc::<F>,
+            class: arena::class_for(size_of::<TaskCell<F>>(), align_of::<TaskCell<F>>()),
+            layout: Layout::new::<TaskCell<F>>(),
         };
     }
     &<F as HasVTable>::VTABLE
@@ -183,6 +192,20 @@ impl Header {
         unsafe { drop_stage(this) }
     }
 
+    /// The task's id. Any thread.
+    pub(crate) fn id(&self) -> TaskId {
+        self.state.id()
+    }
+
+    /// The executor's cross-thread half, found through the task's page (I13, I14).
+    ///
+    /// # Safety
+    /// The caller holds or borrows a reference to `this` (I2); the borrow must not outlive it.
+    pub(crate) unsafe fn shared<'a>(this: NonNull<Header>) -> &'a Shared {
+        // SAFETY: per the caller.
+        unsafe { arena::shared_of(this) }
+    }
+
     /// Adds a reference. Borrows one; the new one is the caller's.
     ///
     /// # Safety
@@ -192,8 +215,8 @@ impl Header {
         let header = unsafe { this.as_ref() };
         // Relaxed as in `Arc::clone`: a new reference is made from an existing one, so no
         // other thread can be freeing the task right now.
-        if header.refs.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
-            // Millions of leaked wakers: refuse to wrap the counter (as `Arc` does).
+        if header.refs.fetch_add(1, Ordering::Relaxed) & COUNT >= COUNT / 2 {
+            // A billion leaked wakers: refuse to wrap the counter (as `Arc` does).
             std::process::abort();
         }
     }
@@ -206,9 +229,11 @@ impl Header {
     pub(crate) unsafe fn drop_ref(this: NonNull<Header>) {
         // SAFETY: the caller owns a reference, so the task is alive (I2).
         let header = unsafe { this.as_ref() };
-        if header.refs.fetch_sub(1, Ordering::Release) != 1 {
+        let before = header.refs.fetch_sub(1, Ordering::Release);
+        if before & COUNT != 1 {
             return;
         }
+        debug_assert_eq!(before, 1, "freed a task that is still in the inject queue");
         // Pairs with the Release above in every other thread's drop_ref, as in `Arc::drop`:
         // their accesses to the task happen before the free.
         fence(Ordering::Acquire);
@@ -216,6 +241,104 @@ impl Header {
         // SAFETY: that was the last reference (I2), so nothing else can reach the task; the
         // stage is empty (I5), so freeing it here, on whatever thread, runs no user code.
         unsafe { dealloc(this) }
+    }
+
+    /// Marks the task as having an inject-queue entry; false if it already had one. Any thread.
+    pub(crate) fn set_remote_queued(&self) -> bool {
+        self.refs.fetch_or(REMOTE_QUEUED, Ordering::AcqRel) & REMOTE_QUEUED == 0
+    }
+
+    /// The inject-queue entry is gone (drained, or refused). Any thread.
+    pub(crate) fn clear_remote_queued(&self) {
+        self.refs.fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
+    }
+
+    /// The reference count and whether an inject-queue entry exists, for diagnostics.
+    pub(crate) fn load_refs(&self) -> (usize, bool) {
+        let refs = self.refs.load(Ordering::Acquire);
+        ((refs & COUNT) as usize, refs & REMOTE_QUEUED != 0)
+    }
+}
+
+/// The joiner's waker, in one word (owner thread, I3): empty, a greenloop task waker kept as
+/// its task pointer (it owns the waker's reference), or any other waker, boxed and tagged
+/// with the low bit. So the common joiner, another task, costs no allocation, and the header
+/// stays at 32 bytes.
+pub(crate) struct JoinSlot(Cell<*mut ()>);
+
+/// The tag of a boxed foreign waker in a `JoinSlot` (task and box pointers are even).
+const FOREIGN: usize = 1;
+
+// === impl JoinSlot ===
+
+impl JoinSlot {
+    fn new() -> JoinSlot {
+        JoinSlot(Cell::new(ptr::null_mut()))
+    }
+
+    /// Whether the registered waker would wake the same task as `waker`.
+    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+        let raw = self.0.get();
+        if raw.is_null() {
+            false
+        } else if raw.addr() & FOREIGN == 0 {
+            waker::is_waker_of(waker, raw.cast())
+        } else {
+            // SAFETY: a tagged pointer is a live `Box<Waker>` owned by the slot, read on the
+            // owner thread (I3); `will_wake` only compares pointers (no user code).
+            unsafe { &*raw.map_addr(|a| a & !FOREIGN).cast::<Waker>() }.will_wake(waker)
+        }
+    }
+
+    /// Registers `new`; returns the previous waker, for the caller to drop outside any borrow.
+    pub(crate) fn replace(&self, new: Waker) -> Option<Waker> {
+        let raw = match waker::into_task(new) {
+            Ok(task) => task.as_ptr().cast::<()>(),
+            Err(foreign) => Box::into_raw(Box::new(foreign))
+                .cast::<()>()
+                .map_addr(|a| a | FOREIGN),
+        };
+        Self::decode(self.0.replace(raw))
+    }
+
+    /// Takes the registered waker out.
+    pub(crate) fn take(&self) -> Option<Waker> {
+        Self::decode(self.0.replace(ptr::null_mut()))
+    }
+
+    /// Calls `f` with the registered waker, without waking or dropping it (no user code runs).
+    pub(crate) fn with<R>(&self, f: impl FnOnce(Option<&Waker>) -> R) -> R {
+        let raw = self.0.get();
+        if raw.is_null() {
+            f(None)
+        } else if raw.addr() & FOREIGN == 0 {
+            let task = NonNull::new(raw.cast::<Header>()).expect("checked non-null above");
+            // SAFETY: the slot owns a reference to that task (I2), which outlives this call.
+            let waker = unsafe { waker::borrowed(task) };
+            f(Some(&waker))
+        } else {
+            // SAFETY: a live `Box<Waker>` owned by the slot; owner thread (I3).
+            f(Some(unsafe {
+                &*raw.map_addr(|a| a & !FOREIGN).cast::<Waker>()
+            }))
+        }
+    }
+
+    fn decode(raw: *mut ()) -> Option<Waker> {
+        let task = NonNull::new(raw)?;
+        if raw.addr() & FOREIGN == 0 {
+            // SAFETY: stored by `replace` from `waker::into_task`, with its reference (I2).
+            Some(unsafe { waker::from_task(task.cast()) })
+        } else {
+            // SAFETY: stored by `replace` from `Box::into_raw`; taken out of the slot once.
+            Some(*unsafe { Box::from_raw(raw.map_addr(|a| a & !FOREIGN).cast::<Waker>()) })
+        }
+    }
+}
+
+impl Drop for JoinSlot {
+    fn drop(&mut self) {
+        drop(self.take());
     }
 }
 
@@ -260,11 +383,8 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
     let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(output)) => Ok(output),
-        Err(payload) => {
-            // SAFETY: the cell is live (I2); owner thread, so the state may be read (I3).
-            let header = unsafe { ptr.as_ref() };
-            Err(JoinError::panicked(header, payload))
-        }
+        // SAFETY: the cell is live (I2); owner thread, so the state may be read (I3).
+        Err(payload) => Err(unsafe { JoinError::panicked(ptr, payload) }),
     };
     // A panic while dropping the finished future is swallowed: the task already has its result.
     let _ = replace_stage(stage, Stage::Finished(result));
@@ -277,8 +397,7 @@ unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: `Core::cancel` set RUNNING for this drop: exclusive access to the stage (I6).
     let stage = unsafe { stage::<F>(ptr) };
     // SAFETY: the cell is live (I2); owner thread, so the state may be read (I3).
-    let header = unsafe { ptr.as_ref() };
-    let error = JoinError::cancelled(header);
+    let error = unsafe { JoinError::cancelled(ptr) };
     // A destructor that panics while being cancelled: the task still ends cancelled.
     let _ = replace_stage(stage, Stage::Finished(Err(error)));
 }
@@ -306,13 +425,18 @@ unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
 /// # Safety
 /// The last reference is gone (I2) and the stage is `Consumed` (I5).
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: allocated by `allocate` as a Box<TaskCell<F>> (I1); no references remain (I2).
-    let mut cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
+    // SAFETY: written by `allocate` as a TaskCell<F> (I1); no references remain (I2).
+    let stage = unsafe { &(*cell).stage };
+    // SAFETY: as above: nothing else can reach the stage.
+    let consumed = matches!(unsafe { &*stage.get() }, Stage::Consumed);
     debug_assert!(
-        matches!(cell.stage.get_mut(), Stage::Consumed),
+        consumed,
         "freed a task that still held its future or output"
     );
-    // The stage is Consumed, so this drops only the header's `Arc<Shared>` and join waker, both
-    // Send + Sync: sound on any thread.
-    drop(cell);
+    // SAFETY: as above. The stage is Consumed, so this drops only the join slot (empty, or a
+    // Send + Sync waker): sound on any thread.
+    unsafe { ptr::drop_in_place(cell) };
+    // SAFETY: the cell is dead now and never used again (I15).
+    unsafe { arena::free(ptr) };
 }

@@ -4,7 +4,7 @@
 //!
 //! - [`RunQueue`]: a `VecDeque` of [`Entry`]s, touched only on the owner thread while the
 //!   executor runs. Entries own no reference (I4).
-//! - [`Shared`]: the cross-thread half, in an `Arc` that every task header points to. One mutex
+//! - [`Shared`]: the cross-thread half, in an `Arc` that every task page points to. One mutex
 //!   guards the inject entries, the "parked" flag and the host's waker; a condvar parks the
 //!   executor's thread. A remote wake takes the lock once and unparks.
 use std::cell::{Cell, RefCell};
@@ -16,6 +16,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::task::{Wake, Waker};
 use std::time::Duration;
 
+use super::arena::RemoteFrees;
 use super::raw::Header;
 use super::{Core, context};
 
@@ -146,6 +147,8 @@ pub(crate) struct Shared {
     /// The executor, while it exists; null afterwards. Dereferenced only on the owner thread
     /// (I9). An atomic (Relaxed) so that `Shared` is `Sync` without an `unsafe impl`.
     owner_core: AtomicPtr<Core>,
+    /// Task cells freed away from the owner, and the arena's pages after shutdown (I14, I15).
+    pub(crate) frees: RemoteFrees,
 }
 
 impl fmt::Debug for Shared {
@@ -163,6 +166,7 @@ impl Shared {
             unparked: Condvar::new(),
             has_remote: AtomicBool::new(false),
             owner_core: AtomicPtr::new(std::ptr::null_mut()),
+            frees: RemoteFrees::new(),
         }
     }
 
@@ -292,16 +296,18 @@ impl Shared {
 /// # Safety
 /// The caller holds or borrows a reference to `task` (I2).
 pub(crate) unsafe fn wake_remote(task: NonNull<Header>) {
-    // SAFETY: alive per the caller (I2); `remote_queued` and `shared` are thread-safe (I3).
+    // SAFETY: alive per the caller (I2); the flag is atomic (I3).
     let header = unsafe { task.as_ref() };
-    if header.remote_queued.swap(true, Ordering::AcqRel) {
+    if !header.set_remote_queued() {
         return; // Already in the inject queue: one entry is enough.
     }
     // SAFETY: the caller's reference keeps the task alive; the new one belongs to the entry.
     unsafe { Header::add_ref(task) };
-    if let Err(entry) = header.shared.push(Inject::Task(TaskRef(task))) {
+    // SAFETY: the caller's reference keeps the task, its page and `Shared` alive (I14).
+    let shared = unsafe { Header::shared(task) };
+    if let Err(entry) = shared.push(Inject::Task(TaskRef(task))) {
         // The executor is gone: the task is complete (I10); let the entry's reference go.
-        header.remote_queued.store(false, Ordering::Release);
+        header.clear_remote_queued();
         drop(entry);
     }
 }

@@ -1,5 +1,5 @@
-//! The scheduler: `Core`, the executor's state, and the tick — polling, wakes, completion, release — plus the
-//! task list and the scope guards of a running executor.
+//! The scheduler: `Core`, the executor's state, and the tick — polling, wakes, completion,
+//! release — plus the table of spawn locations and the scope guards of a running executor.
 //!
 //! The `// SAFETY:` comments cite the invariants I1–I10 of `executor/mod.rs`.
 use std::cell::{Cell, RefCell};
@@ -14,17 +14,24 @@ use std::time::Instant;
 
 use crate::time::driver::{self as time_driver, Driver};
 
+use super::arena::Arena;
 use super::raw::{self, Header};
 use super::run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
-use super::state::{self, EndPoll, StartPoll};
+use super::state::{self, EndPoll, StartPoll, State};
 use super::{Deadlock, JoinHandle, Schedule, TaskId, Tick, context, diag, trace};
 
 /// The executor's state, at a stable address (the `Executor` may move; `Box<Core>` does not).
 pub(crate) struct Core {
     pub(super) shared: Arc<Shared>,
     pub(super) queue: RunQueue,
-    /// Every task the executor has not released, at index `Header::slot`.
-    pub(super) tasks: RefCell<TaskList>,
+    /// Where the tasks live; its live bits are the list of tasks not yet released.
+    pub(crate) arena: Arena,
+    /// Spawn locations, each stored once; a task keeps an index (`Header::location`).
+    pub(super) locations: RefCell<Vec<&'static Location<'static>>>,
+    /// Index of each location in `locations`, and the last one looked up (a loop of spawns
+    /// comes from one call site).
+    pub(super) location_ids: RefCell<HashMap<*const Location<'static>, u32>>,
+    pub(super) last_location: Cell<(*const Location<'static>, u32)>,
     /// Names of the tasks spawned with one (`state` has NAMED).
     pub(super) names: RefCell<HashMap<TaskId, Rc<str>>>,
     pub(super) next_id: Cell<u64>,
@@ -96,8 +103,8 @@ impl Drop for MainGuard<'_> {
 
 impl Core {
     /// Whether `shared` is this executor's (I8).
-    pub(crate) fn owns(&self, shared: &Arc<Shared>) -> bool {
-        Arc::ptr_eq(&self.shared, shared)
+    pub(crate) fn owns(&self, shared: &Shared) -> bool {
+        std::ptr::eq(Arc::as_ptr(&self.shared), shared)
     }
 
     #[track_caller]
@@ -111,9 +118,11 @@ impl Core {
         F: Future + 'static,
     {
         let id = TaskId(self.next_id.get());
+        assert!(id.0 <= State::MAX_ID, "greenloop: task ids exhausted");
         self.next_id.set(id.0 + 1);
         let named = name.is_some();
-        let task = raw::allocate(future, Arc::clone(&self.shared), id, location, named);
+        let location = self.location_id(location);
+        let task = raw::allocate(&self.arena, future, id, location, named);
         if let Some(name) = name {
             self.names.borrow_mut().insert(id, name.into());
         }
@@ -121,9 +130,6 @@ impl Core {
             task: id,
             name: self.name(id),
         });
-        let slot = self.tasks.borrow_mut().insert(task);
-        // SAFETY: just allocated; owner thread (I3).
-        unsafe { task.as_ref() }.slot.set(slot);
         // `new_spawned` set SCHEDULED: queue it (I4).
         self.queue.push(Entry::Task(task));
         if !self.active.get() {
@@ -137,6 +143,7 @@ impl Core {
     /// that are ready now, each once, in order (or shuffled for `Schedule::Random`).
     pub(super) fn tick(&self, main: &mut dyn FnMut()) -> Tick {
         self.woken.set(0);
+        self.arena.drain_remote_frees();
         // asyncio: expired timers become ready first, earliest deadline first.
         let fired = self.time.fire_expired();
         if fired > 0 {
@@ -207,6 +214,31 @@ impl Core {
         self.names.borrow().get(&id).map(|name| name.to_string())
     }
 
+    /// The index of a spawn location in `locations`, adding it the first time.
+    fn location_id(&self, location: &'static Location<'static>) -> u32 {
+        let key: *const Location<'static> = location;
+        let (last, id) = self.last_location.get();
+        if last == key {
+            return id;
+        }
+        let mut locations = self.locations.borrow_mut();
+        let id = *self
+            .location_ids
+            .borrow_mut()
+            .entry(key)
+            .or_insert_with(|| {
+                locations.push(location);
+                u32::try_from(locations.len() - 1).expect("greenloop: 4 billion spawn sites")
+            });
+        self.last_location.set((key, id));
+        id
+    }
+
+    /// A task's spawn location.
+    pub(super) fn location(&self, header: &Header) -> &'static Location<'static> {
+        self.locations.borrow()[header.location as usize]
+    }
+
     /// Whether anything is ready or waits in the inject queue.
     pub(super) fn has_work(&self) -> bool {
         !self.queue.is_empty() || self.shared.has_remote()
@@ -214,32 +246,25 @@ impl Core {
 
     /// Calls `f` with a view of every live task (for diagnostics).
     pub(super) fn for_each_task(&self, mut f: impl FnMut(diag::TaskView<'_>)) {
-        let live = self.tasks.borrow().live();
-        for (_, task) in live {
-            // SAFETY: listed tasks are alive (the executor's reference, I2) and `f` runs no
+        for task in self.arena.live_tasks() {
+            // SAFETY: live tasks are alive (the executor's reference, I2) and `f` runs no
             // user code, so none is released meanwhile; owner thread (I3).
             let header = unsafe { task.as_ref() };
-            // SAFETY: owner thread; the join waker is borrowed only for this call, during
-            // which no `JoinHandle::poll` or completion runs (I3).
-            let join_waker = unsafe { (*header.join_waker.get()).as_ref() };
             let name = match header.state.is_named() {
-                true => self.name(header.id),
+                true => self.name(header.id()),
                 false => None,
             };
-            let remote_queued = header
-                .remote_queued
-                .load(std::sync::atomic::Ordering::Acquire);
-            f(diag::TaskView {
-                id: header.id,
-                name,
-                state: header.state.describe(),
-                location: header.location,
-                wakers: diag::wakers_of(
-                    diag::load_refs(&header.refs),
-                    header.state.has_handle(),
-                    remote_queued,
-                ),
-                join_waker,
+            let (refs, remote_queued) = header.load_refs();
+            // Owner thread; the join waker is only looked at (I3).
+            header.join.with(|join_waker| {
+                f(diag::TaskView {
+                    id: header.id(),
+                    name,
+                    state: header.state.describe(),
+                    location: self.location(header),
+                    wakers: diag::wakers_of(refs, header.state.has_handle(), remote_queued),
+                    join_waker,
+                });
             });
         }
     }
@@ -255,10 +280,8 @@ impl Core {
             match entry {
                 Inject::Task(task) => {
                     let ptr = task.as_ptr();
-                    // SAFETY: the entry owns a reference (I2); `remote_queued` is atomic.
-                    unsafe { ptr.as_ref() }
-                        .remote_queued
-                        .swap(false, std::sync::atomic::Ordering::AcqRel);
+                    // SAFETY: the entry owns a reference (I2); the flag is atomic.
+                    unsafe { ptr.as_ref() }.clear_remote_queued();
                     // SAFETY: the entry's reference keeps the task alive; owner thread, inside
                     // the executor (I8).
                     unsafe { self.wake_local(ptr) };
@@ -281,7 +304,7 @@ impl Core {
             // SAFETY: complete and no longer queued: the executor may release it (I4).
             StartPoll::Release => unsafe { self.release(task) },
             StartPoll::Poll => {
-                self.trace(|| trace::TraceKind::Poll(Some(header.id)));
+                self.trace(|| trace::TraceKind::Poll(Some(header.id())));
                 self.current.set(Some(task));
                 // SAFETY: start_poll set RUNNING (I6); the executor's reference keeps it alive.
                 let poll = unsafe { Header::poll(task) };
@@ -296,7 +319,7 @@ impl Core {
                     Poll::Pending => match header.state.end_poll() {
                         EndPoll::Idle => {}
                         EndPoll::Reschedule => {
-                            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
+                            self.trace(|| trace::TraceKind::Wake(Some(header.id())));
                             self.woken.set(self.woken.get() + 1);
                             self.queue.push(Entry::Task(task));
                         }
@@ -323,7 +346,7 @@ impl Core {
         // SAFETY: alive per the caller; owner thread (I3).
         let header = unsafe { task.as_ref() };
         if header.state.wake() == state::Wake::Schedule {
-            self.trace(|| trace::TraceKind::Wake(Some(header.id)));
+            self.trace(|| trace::TraceKind::Wake(Some(header.id())));
             self.woken.set(self.woken.get() + 1);
             self.queue.push(Entry::Task(task));
         }
@@ -399,9 +422,9 @@ impl Core {
         // SAFETY: alive per the caller; owner thread (I3).
         let header = unsafe { task.as_ref() };
         let done = header.state.complete();
-        self.trace(|| trace::TraceKind::Complete(header.id));
-        // SAFETY: owner thread; nothing else holds a borrow of the join waker (I3).
-        let joiner = unsafe { (*header.join_waker.get()).take() };
+        self.trace(|| trace::TraceKind::Complete(header.id()));
+        // Owner thread (I3).
+        let joiner = header.join.take();
         if !done.keep_output {
             // SAFETY: complete and not running: exclusive access to the stage (I5, I6).
             unsafe { Header::drop_stage(task) };
@@ -424,77 +447,25 @@ impl Core {
         // SAFETY: the executor's reference keeps it alive until the drop_ref below (I2).
         let header = unsafe { task.as_ref() };
         header.state.release();
-        self.tasks.borrow_mut().remove(header.slot.get(), task);
+        // SAFETY: owner thread; alive (above) and live until now.
+        unsafe { self.arena.release(task) };
         if header.state.is_named() {
-            self.names.borrow_mut().remove(&header.id);
+            self.names.borrow_mut().remove(&header.id());
         }
         // SAFETY: gives up the executor's reference (I2); may free the task.
         unsafe { Header::drop_ref(task) };
     }
 
-    /// The name of a task of the executor running on this thread, if it has one.
-    pub(crate) fn name_of(header: &Header) -> Option<String> {
-        let core = header.shared.owner_core();
-        if core.is_null() {
-            return None;
-        }
-        // SAFETY: called on the owner thread (from the task's poll, cancel or completion);
-        // non-null means the executor is alive (I9).
-        let core = unsafe { &*core };
-        core.name(header.id)
-    }
-}
-
-/// The executor's list of live tasks: a slab whose freed slots are reused (a free list), so
-/// that releasing a task touches only its own slot, never another task's header.
-#[derive(Default)]
-pub(super) struct TaskList {
-    slots: Vec<Option<NonNull<Header>>>,
-    free: Vec<u32>,
-    len: usize,
-}
-
-// === impl TaskList ===
-
-impl TaskList {
-    /// Stores `task`; returns its slot.
-    pub(super) fn insert(&mut self, task: NonNull<Header>) -> u32 {
-        self.len += 1;
-        match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot as usize] = Some(task);
-                slot
-            }
-            None => {
-                let slot = u32::try_from(self.slots.len())
-                    .expect("greenloop: more than 4 billion live tasks");
-                self.slots.push(Some(task));
-                slot
-            }
-        }
-    }
-
-    pub(super) fn remove(&mut self, slot: u32, task: NonNull<Header>) {
-        debug_assert!(self.holds(slot, task), "task list slot out of sync");
-        self.slots[slot as usize] = None;
-        self.free.push(slot);
-        self.len -= 1;
-    }
-
-    pub(super) fn holds(&self, slot: u32, task: NonNull<Header>) -> bool {
-        self.slots.get(slot as usize) == Some(&Some(task))
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.len
-    }
-
-    /// A snapshot of the live tasks with their slots.
-    pub(super) fn live(&self) -> Vec<(u32, NonNull<Header>)> {
-        let slots = self.slots.iter().enumerate();
-        slots
-            .filter_map(|(slot, task)| Some((slot as u32, (*task)?)))
-            .collect()
+    /// The executor of a task, while it exists.
+    ///
+    /// # Safety
+    /// Owner thread; the caller holds or borrows a reference to `task` (I2); the borrow must
+    /// not outlive the call that made it (the executor is not dropped meanwhile).
+    pub(crate) unsafe fn of<'a>(task: NonNull<Header>) -> Option<&'a Core> {
+        // SAFETY: alive per the caller, so its `Shared` is (I14).
+        let core = unsafe { Header::shared(task) }.owner_core();
+        // SAFETY: non-null means the executor is alive; owner thread (I9).
+        unsafe { core.as_ref() }
     }
 }
 
@@ -506,8 +477,16 @@ impl Drop for CloseOnDrop<'_> {
     fn drop(&mut self) {
         let core = self.0;
         core.queue.take_all();
-        drop(core.shared.close());
+        for entry in core.shared.close() {
+            if let Inject::Task(task) = &entry {
+                // SAFETY: the entry owns a reference (I2); the flag is atomic.
+                unsafe { task.as_ptr().as_ref() }.clear_remote_queued();
+            }
+            drop(entry); // gives up the entry's reference
+        }
         core.inject.borrow_mut().clear();
         core.shared.set_owner_core(std::ptr::null());
+        // Last: the steps above may free tasks through the owner's path.
+        core.arena.close(&core.shared);
     }
 }

@@ -1,37 +1,45 @@
 //! A task's state bits and the pure transitions between them.
 //!
-//! The state lives in a plain `Cell<u8>`: it is read and written only on the executor's own
-//! thread (invariant I3 in `executor/mod.rs`). Wakes from other threads never touch it; they go
-//! through the inject queue and are applied here by the owner thread.
+//! The state bits are read and written only on the executor's own thread (invariant I3 in
+//! `executor/mod.rs`). Wakes from other threads never touch them; they go through the inject
+//! queue and are applied here by the owner thread. They share one word with the task's id
+//! (bits 8..64), which never changes and which any thread may read: so the word is an
+//! `AtomicU64` used with plain loads and stores (no read-modify-write; on x86 the same
+//! instructions as a `Cell`).
 //!
 //! Each transition is a method that updates the bits and returns a `#[must_use]` action for its
 //! one caller to carry out, so that every effect (queueing, dropping a future, releasing a
 //! reference) is visible at the call site [maitake `task/state.rs`, tokio `task/state.rs`].
-use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use super::task::TaskId;
 
 /// The task sits in the local run queue. Set by [`State::wake`] and [`State::end_poll`]
 /// (reschedule); cleared by [`State::start_poll`]. Never set on a `COMPLETE` task.
-const SCHEDULED: u8 = 1 << 0;
+const SCHEDULED: u64 = 1 << 0;
 /// The task's future is being polled. Set and cleared by `start_poll`/`end_poll`/`complete`.
-const RUNNING: u8 = 1 << 1;
+const RUNNING: u64 = 1 << 1;
 /// The task was woken while `RUNNING`; `end_poll` turns this into `SCHEDULED` (asyncio: a task
 /// woken during its own step runs in the next tick).
-const NOTIFIED: u8 = 1 << 2;
+const NOTIFIED: u64 = 1 << 2;
 /// The future has been dropped: the task finished, panicked or was cancelled. Final.
-const COMPLETE: u8 = 1 << 3;
+const COMPLETE: u64 = 1 << 3;
 /// A `JoinHandle` exists. Cleared when the handle is dropped.
-const HANDLE: u8 = 1 << 4;
+const HANDLE: u64 = 1 << 4;
 /// `cancel()` was called while the task was `RUNNING` (a task cancelling itself); the future is
 /// dropped as soon as the poll returns.
-const CANCELLED: u8 = 1 << 5;
+const CANCELLED: u64 = 1 << 5;
 /// The executor has given up its reference: the task left the executor's task list. Final.
-const RELEASED: u8 = 1 << 6;
+const RELEASED: u64 = 1 << 6;
 /// The task has a name in the executor's name table.
-const NAMED: u8 = 1 << 7;
+const NAMED: u64 = 1 << 7;
 
-/// The owner-thread-only state word of a task.
+/// Where the id starts in the word.
+const ID_SHIFT: u32 = 8;
+
+/// A task's state bits (owner thread only) and its id (immutable).
 #[derive(Debug)]
-pub(crate) struct State(Cell<u8>);
+pub(crate) struct State(AtomicU64);
 
 /// What the caller of [`State::wake`] must do.
 #[must_use]
@@ -89,19 +97,28 @@ pub(crate) enum Cancel {
 }
 
 impl State {
+    /// The largest task id.
+    pub(crate) const MAX_ID: u64 = u64::MAX >> ID_SHIFT;
+
     /// A freshly spawned task: queued for its first poll, with a `JoinHandle`.
-    pub(crate) fn new_spawned(named: bool) -> State {
-        State(Cell::new(
-            SCHEDULED | HANDLE | if named { NAMED } else { 0 },
-        ))
+    pub(crate) fn new_spawned(id: TaskId, named: bool) -> State {
+        debug_assert!(id.0 <= State::MAX_ID);
+        let bits = SCHEDULED | HANDLE | if named { NAMED } else { 0 };
+        State(AtomicU64::new(id.0 << ID_SHIFT | bits))
     }
 
-    fn get(&self) -> u8 {
-        self.0.get()
+    /// The task's id. Any thread.
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId(self.0.load(Relaxed) >> ID_SHIFT)
     }
 
-    fn set(&self, bits: u8) {
-        self.0.set(bits);
+    /// The whole word; transitions keep its id bits as they are.
+    fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+
+    fn set(&self, word: u64) {
+        self.0.store(word, Relaxed);
     }
 
     /// A wake: queue the task unless it is queued, running or complete.
@@ -123,11 +140,13 @@ impl State {
         let s = self.get();
         debug_assert!(
             s & SCHEDULED != 0,
-            "popped a task that was not SCHEDULED: {s:#010b}"
+            "popped a task that was not SCHEDULED: {:#010b}",
+            s as u8
         );
         debug_assert!(
             s & (RUNNING | RELEASED) == 0,
-            "popped a running or released task: {s:#010b}"
+            "popped a running or released task: {:#010b}",
+            s as u8
         );
         if s & COMPLETE != 0 {
             self.set(s & !SCHEDULED);
@@ -143,7 +162,8 @@ impl State {
         let s = self.get();
         debug_assert!(
             s & RUNNING != 0,
-            "end_poll on a task that was not RUNNING: {s:#010b}"
+            "end_poll on a task that was not RUNNING: {:#010b}",
+            s as u8
         );
         if s & CANCELLED != 0 {
             self.set(s & !(RUNNING | NOTIFIED));
@@ -160,7 +180,7 @@ impl State {
     /// The future is gone (returned, panicked or was dropped by a cancel).
     pub(crate) fn complete(&self) -> Complete {
         let s = self.get();
-        debug_assert!(s & COMPLETE == 0, "completed twice: {s:#010b}");
+        debug_assert!(s & COMPLETE == 0, "completed twice: {:#010b}", s as u8);
         self.set((s & !(RUNNING | NOTIFIED | CANCELLED)) | COMPLETE);
         Complete {
             keep_output: s & HANDLE != 0,
@@ -187,7 +207,8 @@ impl State {
         let s = self.get();
         debug_assert!(
             s & (RUNNING | COMPLETE) == 0,
-            "cancel of a running or complete task: {s:#010b}"
+            "cancel of a running or complete task: {:#010b}",
+            s as u8
         );
         self.set(s | RUNNING);
     }
@@ -205,7 +226,8 @@ impl State {
         let s = self.get();
         debug_assert!(
             s & COMPLETE != 0 && s & (SCHEDULED | RUNNING | RELEASED) == 0,
-            "released a task that was not complete, or still queued: {s:#010b}"
+            "released a task that was not complete, or still queued: {:#010b}",
+            s as u8
         );
         self.set(s | RELEASED);
     }
@@ -248,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_wake_while_running_reschedules_after_the_poll() {
-        let s = State::new_spawned(false);
+        let s = State::new_spawned(TaskId(7), false);
         assert_eq!(s.start_poll(), StartPoll::Poll);
         assert_eq!(s.wake(), Wake::Nothing);
         assert_eq!(
@@ -262,18 +284,19 @@ mod tests {
 
     #[test]
     fn a_task_cancelled_while_queued_is_released_when_popped() {
-        let s = State::new_spawned(false);
+        let s = State::new_spawned(TaskId(7), false);
         assert_eq!(s.cancel(), Cancel::Now);
         let c = s.complete();
         assert!(c.keep_output && !c.release_now);
         assert_eq!(s.start_poll(), StartPoll::Release);
         s.release();
         assert_eq!(s.wake(), Wake::Nothing);
+        assert_eq!(s.id(), TaskId(7), "transitions keep the id");
     }
 
     #[test]
     fn a_self_cancel_is_applied_after_the_poll() {
-        let s = State::new_spawned(false);
+        let s = State::new_spawned(TaskId(7), false);
         assert_eq!(s.start_poll(), StartPoll::Poll);
         assert_eq!(s.cancel(), Cancel::Deferred);
         assert_eq!(s.end_poll(), EndPoll::Cancel);

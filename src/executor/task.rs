@@ -113,14 +113,16 @@ impl<T> JoinHandle<T> {
         match header.state.cancel() {
             Cancel::Nothing | Cancel::Deferred => {}
             Cancel::Now => {
-                let core = header.shared.owner_core();
-                debug_assert!(!core.is_null(), "an unfinished task outlived its executor");
-                // SAFETY: the task is not complete, so its executor is alive and `owner_core`
-                // points to it; we are on its thread because a JoinHandle is !Send (I9, I10).
-                let core = unsafe { &*core };
-                // SAFETY: owner thread; not RUNNING and not COMPLETE (checked by
-                // `State::cancel`, I6); the handle's reference keeps the task alive.
-                unsafe { core.cancel(self.task) };
+                // SAFETY: owner thread (a JoinHandle is !Send); the handle's reference keeps
+                // the task alive (I2); the borrow ends with this call.
+                let core = unsafe { Core::of(self.task) };
+                // The task is not complete, so its executor is alive (I10).
+                debug_assert!(core.is_some(), "an unfinished task outlived its executor");
+                if let Some(core) = core {
+                    // SAFETY: owner thread; not RUNNING and not COMPLETE (checked by
+                    // `State::cancel`, I6); the handle's reference keeps the task alive.
+                    unsafe { core.cancel(self.task) };
+                }
             }
         }
     }
@@ -151,7 +153,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn id(&self) -> TaskId {
-        self.header().id
+        self.header().id()
     }
 }
 
@@ -169,14 +171,11 @@ impl<T> Future for JoinHandle<T> {
                 None => panic!("JoinHandle polled again after it returned the task's output"),
             };
         }
-        // SAFETY: owner thread (I3); the shared borrow ends before any foreign code runs.
-        let unchanged =
-            matches!(unsafe { &*header.join_waker.get() }, Some(w) if w.will_wake(cx.waker()));
-        if !unchanged {
-            // A foreign waker's clone and drop are user code: they run outside the borrow.
+        // Owner thread (!Send handle, I3).
+        if !header.join.will_wake(cx.waker()) {
+            // A foreign waker's clone and drop are user code: they run outside the slot.
             let new = cx.waker().clone();
-            // SAFETY: owner thread (I3); no other borrow of the slot exists during this line.
-            let old = unsafe { (*header.join_waker.get()).replace(new) };
+            let old = header.join.replace(new);
             drop(old);
         }
         Poll::Pending
@@ -186,8 +185,8 @@ impl<T> Future for JoinHandle<T> {
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
         let header = self.header();
-        // SAFETY: owner thread (I3); see `poll`.
-        let waker = unsafe { (*header.join_waker.get()).take() };
+        // Owner thread (I3); see `poll`.
+        let waker = header.join.take();
         drop(waker);
         if header.state.drop_handle() {
             // SAFETY: owner thread, complete: an output not yet taken is dropped here (I5).
@@ -202,7 +201,7 @@ impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let header = self.header();
         f.debug_struct("JoinHandle")
-            .field("id", &header.id)
+            .field("id", &header.id())
             .field("state", &header.state.describe())
             .finish()
     }
@@ -244,25 +243,41 @@ enum Kind {
 }
 
 impl JoinError {
-    pub(crate) fn cancelled(header: &Header) -> JoinError {
-        JoinError::new(header, Kind::Cancelled)
+    /// # Safety
+    /// As [`JoinError::new`].
+    pub(crate) unsafe fn cancelled(task: NonNull<Header>) -> JoinError {
+        // SAFETY: per the caller.
+        unsafe { JoinError::new(task, Kind::Cancelled) }
     }
 
-    pub(crate) fn panicked(header: &Header, payload: Box<dyn Any + Send>) -> JoinError {
-        JoinError::new(header, Kind::Panicked(payload))
+    /// # Safety
+    /// As [`JoinError::new`].
+    pub(crate) unsafe fn panicked(
+        task: NonNull<Header>,
+        payload: Box<dyn Any + Send>,
+    ) -> JoinError {
+        // SAFETY: per the caller.
+        unsafe { JoinError::new(task, Kind::Panicked(payload)) }
     }
 
-    fn new(header: &Header, kind: Kind) -> JoinError {
-        let name = if header.state.is_named() {
-            Core::name_of(header)
-        } else {
-            None
+    /// # Safety
+    /// Owner thread, while the task's executor exists (a poll or cancel of the task); the
+    /// caller holds a reference to `task` (I2).
+    unsafe fn new(task: NonNull<Header>, kind: Kind) -> JoinError {
+        // SAFETY: alive per the caller; owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        // SAFETY: per the caller; the borrow ends in this function.
+        let core =
+            unsafe { Core::of(task) }.expect("a task is polled or cancelled by its executor");
+        let name = match header.state.is_named() {
+            true => core.name(header.id()),
+            false => None,
         };
         JoinError {
             inner: Box::new(Inner {
-                id: header.id,
+                id: header.id(),
                 name,
-                location: header.location,
+                location: core.location(header),
                 kind,
             }),
         }

@@ -36,8 +36,31 @@ pub(crate) fn task_id_of(waker: &Waker) -> Option<TaskId> {
     }
     let task = waker.data().cast::<Header>();
     // SAFETY: a waker with our vtable holds a reference to its task (I2), so the header is
-    // alive while `waker` is borrowed; `id` is immutable.
-    Some(unsafe { (*task).id })
+    // alive while `waker` is borrowed; the id is immutable and atomic (I3).
+    Some(unsafe { (*task).id() })
+}
+
+/// Whether `waker` is a task waker of `task`.
+pub(crate) fn is_waker_of(waker: &Waker, task: *const Header) -> bool {
+    std::ptr::eq(waker.vtable(), &VTABLE) && std::ptr::eq(waker.data(), task.cast())
+}
+
+/// The task of a task waker, keeping the waker's reference (I2); any other waker back.
+pub(crate) fn into_task(waker: Waker) -> Result<NonNull<Header>, Waker> {
+    if !std::ptr::eq(waker.vtable(), &VTABLE) {
+        return Err(waker);
+    }
+    let waker = ManuallyDrop::new(waker);
+    Ok(header(waker.data()))
+}
+
+/// Rebuilds the waker that [`into_task`] took apart.
+///
+/// # Safety
+/// `task` came from `into_task`, and its reference is handed over (once).
+pub(crate) unsafe fn from_task(task: NonNull<Header>) -> Waker {
+    // SAFETY: as in `borrowed`; the reference `into_task` kept becomes this waker's.
+    unsafe { Waker::from_raw(RawWaker::new(task.as_ptr().cast(), &VTABLE)) }
 }
 
 /// Makes the task ready. Borrows the caller's reference.
@@ -46,8 +69,9 @@ pub(crate) fn task_id_of(waker: &Waker) -> Option<TaskId> {
 /// The caller holds or borrows a reference to `task` (I2).
 pub(crate) unsafe fn schedule(task: NonNull<Header>) {
     let handled_locally = context::with_core(|core| {
-        // SAFETY: the caller's reference keeps the header alive (I2); `shared` is immutable.
-        let shared = unsafe { &task.as_ref().shared };
+        // SAFETY: the caller's reference keeps the task, so its page and `Shared`, alive (I2,
+        // I13, I14).
+        let shared = unsafe { Header::shared(task) };
         match core {
             // I8: the executor entered on this thread is the task's own executor.
             Some(core) if core.owns(shared) => {
