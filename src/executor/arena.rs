@@ -39,17 +39,17 @@ use super::run_queue::Shared;
 pub(crate) const PAGE: usize = 1 << 18;
 /// Offset of the first cell in a page of a size class: past the `Page` header, and a multiple
 /// of every alignment a size class serves.
-const CELLS_AT: usize = 1152;
+pub(super) const CELLS_AT: usize = 1152;
 /// Cells aligned to more than this get a page of their own.
 const MAX_CLASS_ALIGN: usize = 128;
 /// Live bits per page: enough for the smallest cells.
-const LIVE_WORDS: usize = (PAGE - CELLS_AT) / SMALLEST / 64 + 1;
+pub(super) const LIVE_WORDS: usize = (PAGE - CELLS_AT) / SMALLEST / 64 + 1;
 const SMALLEST: usize = 32;
 /// Size classes: 32, 40, ..., 256 bytes (8-byte steps), then four steps per doubling up to
 /// 8 KiB. A task bigger than that gets a page of its own.
-const SMALL_CLASSES: usize = (256 - SMALLEST) / 8 + 1;
+pub(super) const SMALL_CLASSES: usize = (256 - SMALLEST) / 8 + 1;
 const CLASSES: usize = SMALL_CLASSES + 20;
-const CLASS_SIZES: [usize; CLASSES] = class_sizes();
+pub(super) const CLASS_SIZES: [usize; CLASSES] = class_sizes();
 /// The class of a task that gets a page of its own.
 pub(crate) const LARGE: u8 = u8::MAX;
 /// The top of the remote-free stack once the executor is gone.
@@ -432,6 +432,12 @@ impl Arena {
         self.live.get()
     }
 
+    /// Pages held, and cells handed out and not yet back on a free list (for tests).
+    #[cfg(test)]
+    pub(crate) fn usage(&self) -> (usize, usize) {
+        (self.pages.borrow().len(), self.allocated.get())
+    }
+
     /// Whether a cell of `shared`'s executor may be freed here, by the owner's path.
     fn is_owner_of(&self, shared: *const Shared) -> bool {
         ptr::eq(self.shared, shared) && !self.closed.get()
@@ -694,54 +700,4 @@ unsafe fn dealloc_page(page: NonNull<Page>) {
     let layout = Layout::from_size_align(size, PAGE).expect("the layout the page was made with");
     // SAFETY: allocated with exactly this layout in `new_page`; nothing points into it.
     unsafe { alloc::dealloc(page.as_ptr().cast(), layout) };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classes_grow_and_serve_their_alignments() {
-        assert_eq!(&CLASS_SIZES[..3], &[32, 40, 48]);
-        assert_eq!(CLASS_SIZES[SMALL_CLASSES - 1], 256);
-        assert_eq!(
-            &CLASS_SIZES[SMALL_CLASSES..SMALL_CLASSES + 5],
-            &[320, 384, 448, 512, 640]
-        );
-        assert!(CLASS_SIZES.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(CLASS_SIZES[class_for(56, 8) as usize], 56);
-        assert_eq!(CLASS_SIZES[class_for(57, 8) as usize], 64);
-        assert_eq!(CLASS_SIZES[class_for(40, 16) as usize], 48);
-        assert_eq!(CLASS_SIZES[class_for(300, 128) as usize], 384);
-        assert_eq!(class_for(300, 256), LARGE);
-        assert_eq!(class_for(8193, 8), LARGE);
-        for size in 1..=8192 {
-            for align in [8, 16, 32, 64, 128] {
-                let class = class_for(size, align);
-                let cell = CLASS_SIZES[class as usize];
-                assert!(
-                    cell >= size && cell % align == 0,
-                    "{size}/{align} -> {cell}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn the_magic_division_is_exact_for_every_cell_of_every_class() {
-        for &size in &CLASS_SIZES {
-            let magic = (1u64 << 32).div_ceil(size as u64);
-            for i in 0..(PAGE - CELLS_AT) / size {
-                assert_eq!((((i * size) as u64 * magic) >> 32) as usize, i, "{size}");
-            }
-        }
-    }
-
-    #[test]
-    fn every_class_fits_its_live_bits_and_at_least_thirty_cells() {
-        for &size in &CLASS_SIZES {
-            let cells = (PAGE - CELLS_AT) / size;
-            assert!((30..=LIVE_WORDS * 64).contains(&cells), "{size}: {cells}");
-        }
-    }
 }

@@ -1,0 +1,267 @@
+//! The task arena: size classes, page give-back, frees from other threads, shutdown with
+//! tasks still referenced elsewhere, large and over-aligned tasks.
+//!
+//! Unit tests, because they look at the arena's own counts (`Arena::usage`).
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, mpsc};
+use std::task::{Context, Poll, Waker};
+
+use super::arena::{CELLS_AT, CLASS_SIZES, LARGE, LIVE_WORDS, PAGE, SMALL_CLASSES, class_for};
+use super::{Executor, JoinHandle};
+
+#[test]
+fn classes_grow_and_serve_their_alignments() {
+    assert_eq!(&CLASS_SIZES[..3], &[32, 40, 48]);
+    assert_eq!(CLASS_SIZES[SMALL_CLASSES - 1], 256);
+    assert_eq!(
+        &CLASS_SIZES[SMALL_CLASSES..SMALL_CLASSES + 5],
+        &[320, 384, 448, 512, 640]
+    );
+    assert!(CLASS_SIZES.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(CLASS_SIZES[class_for(56, 8) as usize], 56);
+    assert_eq!(CLASS_SIZES[class_for(57, 8) as usize], 64);
+    assert_eq!(CLASS_SIZES[class_for(40, 16) as usize], 48);
+    assert_eq!(CLASS_SIZES[class_for(300, 128) as usize], 384);
+    assert_eq!(class_for(300, 256), LARGE);
+    assert_eq!(class_for(8193, 8), LARGE);
+    for size in 1..=8192 {
+        for align in [8, 16, 32, 64, 128] {
+            let class = class_for(size, align);
+            let cell = CLASS_SIZES[class as usize];
+            assert!(
+                cell >= size && cell % align == 0,
+                "{size}/{align} -> {cell}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_magic_division_is_exact_for_every_cell_of_every_class() {
+    for &size in &CLASS_SIZES {
+        let magic = (1u64 << 32).div_ceil(size as u64);
+        for i in 0..(PAGE - CELLS_AT) / size {
+            assert_eq!((((i * size) as u64 * magic) >> 32) as usize, i, "{size}");
+        }
+    }
+}
+
+#[test]
+fn every_class_fits_its_live_bits_and_at_least_thirty_cells() {
+    for &size in &CLASS_SIZES {
+        let cells = (PAGE - CELLS_AT) / size;
+        assert!((30..=LIVE_WORDS * 64).contains(&cells), "{size}: {cells}");
+    }
+}
+
+/// A future that hands its waker to `out` on its first poll and finishes on its second:
+/// the task is complete while another owner (whoever got the waker) still holds a reference.
+fn hand_out_waker(out: mpsc::Sender<Waker>) -> impl Future<Output = ()> {
+    let mut polls = 0;
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        polls += 1;
+        if polls == 1 {
+            out.send(cx.waker().clone()).expect("the receiver waits");
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(())
+    })
+}
+
+/// Opens once; wakes whoever waited.
+#[derive(Default)]
+struct Gate {
+    open: Cell<bool>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl Gate {
+    fn open(&self) {
+        self.open.set(true);
+        self.waiters.take().into_iter().for_each(Waker::wake);
+    }
+}
+
+/// A future of (at least) `N` bytes that waits for its gate.
+struct Padded<const N: usize> {
+    _bytes: [u8; N],
+    gate: Rc<Gate>,
+}
+
+impl<const N: usize> Future for Padded<N> {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        if self.gate.open.get() {
+            return Poll::Ready(N);
+        }
+        self.gate.waiters.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// A future aligned to 256 bytes, beyond the size classes.
+#[repr(align(256))]
+struct OverAligned(u8);
+
+impl Future for OverAligned {
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<usize> {
+        Poll::Ready(std::ptr::from_ref(&*self).addr() % 256 + usize::from(self.0))
+    }
+}
+
+#[test]
+fn a_burst_of_tasks_gives_its_pages_back_but_one() {
+    let ex = Executor::new();
+    let handles: Vec<JoinHandle<u64>> =
+        (0..20_000u64).map(|i| ex.spawn(async move { i })).collect();
+    let (pages, allocated) = ex.core.arena.usage();
+    assert_eq!(allocated, 20_000);
+    assert!(pages >= 2, "20k tasks fill more than one page: {pages}");
+    ex.run_until_stalled();
+    assert!(handles.iter().all(JoinHandle::is_finished));
+    drop(handles); // outside a tick: these frees take the remote path
+    assert_eq!(ex.core.arena.usage().1, 20_000, "not drained yet");
+    ex.tick();
+    assert_eq!(ex.core.arena.usage(), (1, 0), "one spare page is kept");
+}
+
+#[test]
+fn spawning_one_task_at_a_time_reuses_one_cell() {
+    let ex = Executor::new();
+    ex.block_on(async {
+        for i in 0..1000u32 {
+            assert_eq!(crate::spawn(async move { i }).await.unwrap(), i);
+        }
+    });
+    assert_eq!(ex.core.arena.usage(), (1, 0));
+}
+
+#[test]
+fn a_cell_freed_on_another_thread_comes_back_at_the_next_tick() {
+    let ex = Executor::new();
+    let (tx, rx) = mpsc::channel();
+    let handle = ex.spawn(hand_out_waker(tx));
+    ex.run_until_stalled();
+    assert!(handle.is_finished());
+    drop(handle);
+    let waker = rx.recv().unwrap();
+    assert_eq!(ex.core.arena.usage().1, 1, "the waker still holds the task");
+    std::thread::spawn(move || drop(waker)).join().unwrap();
+    assert_eq!(
+        ex.core.arena.usage().1,
+        1,
+        "freed remotely, not drained yet"
+    );
+    ex.tick();
+    assert_eq!(ex.core.arena.usage().1, 0);
+}
+
+#[test]
+fn tasks_referenced_after_the_executor_is_dropped_free_everything_last() {
+    let ex = Executor::new();
+    let shared = Arc::downgrade(&ex.core.shared);
+    let (tx, rx) = mpsc::channel();
+    drop(ex.spawn(hand_out_waker(tx.clone())));
+    drop(ex.spawn(hand_out_waker(tx)));
+    let pending = ex.spawn(std::future::pending::<()>());
+    ex.run_until_stalled();
+    let (first, second) = (rx.recv().unwrap(), rx.recv().unwrap());
+    drop(ex);
+    assert!(pending.is_finished(), "cancelled by the executor's drop");
+    assert!(shared.upgrade().is_some(), "three cells still allocated");
+    drop(pending); // on this thread, after shutdown
+    std::thread::spawn(move || first.wake()).join().unwrap();
+    assert!(shared.upgrade().is_some(), "one cell still allocated");
+    std::thread::spawn(move || drop(second)).join().unwrap();
+    assert!(
+        shared.upgrade().is_none(),
+        "the last free dropped Shared and its pages"
+    );
+}
+
+#[test]
+fn large_and_over_aligned_tasks_get_pages_of_their_own() {
+    assert_eq!(class_for(size_of::<Padded<20_000>>() + 64, 8), LARGE);
+    let ex = Executor::new();
+    let gate = Rc::new(Gate::default());
+    let big = ex.spawn(Padded::<20_000> {
+        _bytes: [7; 20_000],
+        gate: Rc::clone(&gate),
+    });
+    let small = ex.spawn(Padded::<8> {
+        _bytes: [1; 8],
+        gate: Rc::clone(&gate),
+    });
+    let aligned = ex.spawn(OverAligned(3));
+    ex.run_until_stalled();
+    assert_eq!(
+        ex.core.arena.usage(),
+        (3, 3),
+        "a small page, a big one, an aligned one"
+    );
+    gate.open();
+    let outputs = ex.block_on(async {
+        (
+            big.await.unwrap(),
+            small.await.unwrap(),
+            aligned.await.unwrap(),
+        )
+    });
+    assert_eq!(
+        outputs,
+        (20_000, 8, 3),
+        "the aligned future sat at a multiple of 256"
+    );
+    ex.tick();
+    assert_eq!(
+        ex.core.arena.usage(),
+        (1, 0),
+        "both large pages given back at once"
+    );
+}
+
+#[test]
+fn the_live_bits_list_every_task_across_pages_and_classes() {
+    struct Counted(Rc<Cell<usize>>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let dropped = Rc::new(Cell::new(0));
+    let ex = Executor::new();
+    let mut ids = Vec::new();
+    for i in 0..6000 {
+        let counted = Counted(Rc::clone(&dropped));
+        let handle = if i % 3 == 0 {
+            ex.spawn(async move {
+                let _keep = counted;
+                std::future::pending::<()>().await;
+            })
+        } else {
+            let padding = [0u8; 200];
+            ex.spawn(async move {
+                let _keep = (counted, padding);
+                std::future::pending::<()>().await;
+            })
+        };
+        ids.push(handle.id());
+    }
+    ex.run_until_stalled();
+    assert_eq!(ex.len(), 6000);
+    let dumped: Vec<_> = ex.dump().tasks().iter().map(|task| task.id()).collect();
+    assert_eq!(dumped, ids, "every task, in id order");
+    drop(ex);
+    assert_eq!(
+        dropped.get(),
+        6000,
+        "the executor's drop found every future"
+    );
+}
