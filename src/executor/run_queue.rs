@@ -40,11 +40,13 @@ pub(crate) enum Entry {
 ///
 /// A new block holds about half as many entries as are queued when it starts (a power of two
 /// from [`MIN_BLOCK`] to [`MAX_BLOCK`]): a short queue uses small blocks, a burst of 100k
-/// wakes takes about twenty allocations, and the unused tail of the back block is never
-/// longer than the queue. Blocks that big are the allocator's large allocations, which it
-/// gives back to the system when they are freed (glibc maps them on their own). One consumed
-/// block is kept as a spare if it is not too big for the current length ([`KEEP`]), so a
-/// queue of steady length allocates nothing after warm-up.
+/// wakes takes 13 allocations, and the unused tail of the back block is at most one small
+/// block or the queue's length. Blocks of 16k entries and more are large allocations, which
+/// malloc usually maps on their own and unmaps when they are freed (glibc's threshold starts
+/// at 128 KiB), so a burst's memory goes back to the system, not only to the allocator. One
+/// consumed block is kept as a spare if it is not too big for the current length ([`KEEP`]):
+/// a queue of steady length allocates nothing after warm-up; one whose length swings by
+/// more than a block allocates about one block per block's worth of growth.
 #[derive(Debug, Default)]
 pub(crate) struct RunQueue {
     inner: RefCell<Blocks>,

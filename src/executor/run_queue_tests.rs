@@ -249,6 +249,7 @@ fn memory_is_released_after_a_burst() {
     for i in 0..burst {
         queue.push(task(i));
     }
+    assert_eq!(queue.allocated(), 12, "blocks grow with the length");
     let full = queue.capacity();
     assert!(
         (burst..2 * burst).contains(&full),
