@@ -22,26 +22,35 @@
 //!   differs from `last` and *digit* is its own value of that digit. So every item of a lower
 //!   level, or of the same level and a lower digit, has an earlier deadline. Insert pushes onto a
 //!   bucket's `Vec`: O(1). When `due` runs empty, the lowest non-empty bucket (a bit mask per
-//!   level, and one of levels) is taken out: if it holds at most `SORT_MAX` items it is sorted into
-//!   `due` whole and `last` becomes its latest deadline; otherwise its earliest deadline becomes
-//!   `last` and its items are redistributed: those at `last` go to `due`, the rest land in lower
-//!   levels. An item only ever moves down a level, so it moves at most 8 times, and at most 4 times
-//!   (into `due` included) for deadlines less than 4 s ahead (with one bucket per bit, as in the
-//!   textbook radix heap, it was about one move per bit of distance, some 16 for timers
-//!   milliseconds apart); each move is a sequential read and a push, which is why this beats a
-//!   binary heap's random accesses by several times with 100k timers pending. Sorting small buckets
-//!   whole spares a visit to each of the many one-deadline buckets below them, one per tick. A
-//!   bucket keeps its allocation when emptied only if it is small (`KEEP`), as the high levels see
-//!   a new digit every few milliseconds.
+//!   level, and one of levels) is taken out: if it holds at most `SORT_MAX` (256) items it is
+//!   sorted into `due` whole and `last` becomes its latest deadline; otherwise its earliest
+//!   deadline becomes `last` and its items are redistributed: those at `last` go to `due`, the
+//!   rest land in lower levels. An item only ever moves down a level, so it moves at most 8
+//!   times, and at most 4 times (into `due` included) for deadlines less than 4 s ahead (with
+//!   one bucket per bit, as in the textbook radix heap, it was about one move per bit of
+//!   distance, some 16 for timers milliseconds apart); each move is a sequential read and a
+//!   push, which is why this beats a binary heap's random accesses by several times with 100k
+//!   timers pending. Sorting buckets of up to 256 items whole spares a move into, and a visit
+//!   to, each of the many buckets of one deadline or a few below them, one per tick: 100k
+//!   timers spread over 50 ms fill level-2 buckets (65 µs each) with about 130 items, which
+//!   are sorted into `due` instead of being spread over as many level-1 buckets. The items of
+//!   a bucket of level 1 or 2 differ only in their lowest one or two digits, so a radix sort
+//!   of one or two counting passes orders them, at a few nanoseconds per item where a
+//!   comparison sort of random deadlines costs several times that. A bucket keeps its
+//!   allocation when emptied only if it is small (`KEEP`), as the high levels see a new digit
+//!   every few milliseconds.
 //! - A radix heap needs **monotone** keys: nothing may be filed in a bucket at or below
 //!   `last`. A timer inserted with a deadline at or below `last` (one that was created, then
 //!   first polled after its deadline, or one due within the bucket just sorted) goes
-//!   straight into `due`, in order (binary search and a shift of a small `Vec`).
+//!   straight into `due`, in order (binary search and a shift of `due`, at most some 256
+//!   items).
 //!   `next_deadline` and `pop_expired` both refill `due` when it is empty, so `last` may be
 //!   ahead of the clock; `pop_expired` compares the earliest item of `due` with `now`.
 //! - Equal deadlines fire in **sequence-number order**, which is creation order:
-//!   `due` is kept sorted by `(deadline, seq)` (it is usually tiny, and a redistribution
-//!   usually fills it in creation order, which is reversed rather than sorted).
+//!   `due` is kept sorted by `(deadline, seq)`. A redistribution usually fills it in creation
+//!   order, which is reversed rather than sorted; the radix sort is stable, so it keeps equal
+//!   deadlines in bucket order, usually creation order too; whatever is still out of order
+//!   after either (a timer first polled long after its creation) is sorted.
 //! - **Cancelling** ([`Timers::cancel`]) frees the slot at once and leaves the bucket item
 //!   behind as a *tombstone* (its slot no longer holds its sequence number). Tombstones are
 //!   dropped when a redistribution, a sort into `due` or a pop meets them, and `due` and
@@ -49,18 +58,19 @@
 //!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
 //! - **Cache.** The slab is filled in insertion order and read in firing order: with 100k
-//!   timers, every pop would miss the cache on its entry. A redistribution (the refill that
-//!   moves a bucket's items one level down, the last one some 100 timers before they fire)
-//!   therefore checks every item's slab entry, tombstones or not: the loads are independent
-//!   and overlap, so the pops that follow find their entries in cache. On the `timers_virtual`
-//!   benchmark (100k random deadlines) this took about 10% off the time per timer.
+//!   timers, every pop would miss the cache on its entry. So a sort into `due` (the last
+//!   refill, some 100 timers before they fire) checks every item's slab entry, tombstones or
+//!   not: the loads are independent and overlap, and the pops that follow find their entries
+//!   in cache. A redistribution, which moves items that are still far from firing, reads no
+//!   entry unless there are tombstones to drop.
 //! - **Spares.** An emptied bucket allocation of more than `KEEP` items is not freed but kept
 //!   (at most `SPARES` of them, the largest), and a bucket that grows past `KEEP` moves into
 //!   a larger spare instead of reallocating: a program that files bursts of timers (100k
 //!   sleeps, fired, then 100k more) reuses the same few allocations instead of growing them
 //!   afresh each time, page faults included (some 800 per burst of 100k before).
-//! - Sizes: 24 bytes per item, 32 per slab entry (aligned, so as to touch one cache line), and 2048
-//!   empty buckets (48 KiB, allocated at the first insert that is not already due).
+//! - Sizes: 24 bytes per item, 32 per slab entry (aligned, so as to touch one cache line), 2048
+//!   empty buckets (48 KiB, allocated at the first insert that is not already due), and 1 KiB
+//!   of counters on the stack during a radix sort.
 //!
 //! Source: Ahuja, Mehlhorn, Orlin and Tarjan, "Faster algorithms for the shortest path
 //! problem", J. ACM 37(2), 1990 (the radix heap); lazy deletion with a sweep once more than
@@ -156,7 +166,12 @@ const SPARES: usize = 4;
 /// A lowest bucket of at most this many items is sorted into `due` whole rather than
 /// redistributed: the buckets below it, one deadline or a few each, would otherwise each
 /// be visited in turn, one per tick.
-const SORT_MAX: usize = 64;
+const SORT_MAX: usize = 256;
+/// Buckets of levels 1 to `RADIX_LEVELS` are sorted by a radix sort on their lowest digits
+/// (one pass per level) when they hold more than `RADIX_MIN` items; others, by comparison.
+const RADIX_LEVELS: usize = 2;
+/// See `RADIX_LEVELS`: below this, the 256 counters per pass cost more than they save.
+const RADIX_MIN: usize = 16;
 
 /// Whether `item` belongs to a pending timer (is not a tombstone).
 #[inline]
@@ -164,6 +179,46 @@ fn live(entries: &[Entry], item: &Item) -> bool {
     entries
         .get(item.slot as usize)
         .is_some_and(|e| e.seq == item.seq)
+}
+
+/// Sorts `items` by their lowest `digits` digits, ascending and stably (an LSD radix sort,
+/// one counting pass per digit), using `scratch` as the second buffer.
+fn radix_sort(items: &mut Vec<Item>, scratch: &mut Vec<Item>, digits: usize) {
+    let Some(first) = items.first() else {
+        return;
+    };
+    let first = first.deadline;
+    for k in 0..digits {
+        let shift = k as u32 * DIGIT;
+        let digit = |deadline: u64| (deadline >> shift) as usize & (SLOTS - 1);
+        let mut next = [0u32; SLOTS];
+        for item in items.iter() {
+            next[digit(item.deadline)] += 1;
+        }
+        if next[digit(first)] as usize == items.len() {
+            continue; // One value of this digit: nothing to move.
+        }
+        // `next[d]` becomes the position of the first item of digit `d`.
+        let mut below = 0;
+        for n in &mut next {
+            below += std::mem::replace(n, below);
+        }
+        scratch.clear();
+        scratch.resize(
+            items.len(),
+            Item {
+                deadline: 0,
+                seq: 0,
+                slot: 0,
+            },
+        );
+        for item in items.iter() {
+            let pos = &mut next[digit(item.deadline)];
+            scratch[*pos as usize] = *item;
+            *pos += 1;
+        }
+        std::mem::swap(items, scratch);
+    }
 }
 
 // === impl Timers ===
@@ -457,23 +512,38 @@ impl Timers {
     }
 
     /// Moves the items of bucket `b`, the lowest non-empty one, into `due` (empty), sorted, and
-    /// sets `last` to their latest deadline. Drops the tombstones met.
+    /// sets `last` to their latest deadline. Drops the tombstones met; reads the slab entry of
+    /// every item (see "Cache" in the module docs).
     fn take_sorted(&mut self, b: usize) {
         debug_assert!(self.due.is_empty(), "`due` must be drained first");
-        // `due` takes over the bucket's allocation; the bucket gets `due`'s empty one.
-        std::mem::swap(&mut self.due, &mut self.buckets[b]);
+        let mut items = std::mem::take(&mut self.buckets[b]);
         self.mark_empty(b);
-        if self.buckets[b].capacity() > KEEP {
-            let big = std::mem::take(&mut self.buckets[b]);
-            self.recycle(big);
+        // Checked even without tombstones: the loads of these slab entries are independent,
+        // so the CPU overlaps their cache misses here, and the pops that follow find the
+        // entries in cache (see the module docs).
+        let entries = &self.entries;
+        let before = items.len();
+        items.retain(|i| live(entries, i));
+        let dropped = before - items.len();
+        self.tombstones -= dropped;
+        self.items -= dropped;
+        let level = b / SLOTS;
+        if (1..=RADIX_LEVELS).contains(&level) && items.len() > RADIX_MIN {
+            // The items of a level-`level` bucket differ from each other only in their
+            // `level` lowest digits: a radix sort on those orders them by deadline, and
+            // keeps equal deadlines in their order here, usually creation order.
+            radix_sort(&mut items, &mut self.due, level);
+            items.reverse();
+            std::mem::swap(&mut self.due, &mut items);
+            items.clear();
+        } else {
+            // `due` takes over the bucket's allocation; the bucket gets `due`'s empty one.
+            std::mem::swap(&mut self.due, &mut items);
         }
-        if self.tombstones > 0 {
-            let entries = &self.entries;
-            let before = self.due.len();
-            self.due.retain(|i| live(entries, i));
-            let dropped = before - self.due.len();
-            self.tombstones -= dropped;
-            self.items -= dropped;
+        if items.capacity() <= KEEP {
+            self.buckets[b] = items;
+        } else {
+            self.recycle(items);
         }
         let due = &mut self.due;
         // Items usually arrive in creation order; when their deadlines also ascend (a bucket
@@ -503,10 +573,7 @@ impl Timers {
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.mark_empty(b);
         for item in items.drain(..) {
-            // Checked even without tombstones: the loads of these slab entries are
-            // independent, so the CPU overlaps their cache misses here, and the pops that
-            // follow, a few ticks later, find the entries in cache (see the module docs).
-            if !self.is_live(item) {
+            if self.tombstones > 0 && !self.is_live(item) {
                 self.tombstones -= 1;
                 self.items -= 1;
                 continue;
@@ -841,6 +908,65 @@ mod tests {
                 prop_assert_eq!(t.is_empty(), t.items == 0);
             }
             prop_assert_eq!(&*log.lock().unwrap(), &expected);
+        }
+
+        /// `radix_sort` over `digits` digits is a stable sort by deadline for items that
+        /// share every higher digit.
+        #[test]
+        fn radix_sort_is_a_stable_sort_by_deadline(
+            lows in proptest::collection::vec(0u64..1 << 16, 0..300),
+            high in 0u64..1 << 40,
+            digits in 1usize..=2,
+        ) {
+            let mask = (1u64 << (digits as u32 * DIGIT)) - 1;
+            let mut items: Vec<Item> = lows
+                .iter()
+                .enumerate()
+                .map(|(i, low)| Item {
+                    deadline: (high << 16) | (low & mask),
+                    seq: i as u64 + 1,
+                    slot: 0,
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|i| i.deadline);
+            radix_sort(&mut items, &mut Vec::new(), digits);
+            let order = |v: &[Item]| v.iter().map(Item::order).collect::<Vec<_>>();
+            prop_assert_eq!(order(&items), order(&expected));
+        }
+
+        /// A burst of timers spread wide enough that buckets of levels 1 and 2 hold more than
+        /// `RADIX_MIN` items (and are radix sorted), with repeated deadlines and sequence
+        /// numbers inserted out of order, fires in `(deadline, seq)` order, stepwise.
+        #[test]
+        fn wide_bursts_fire_in_deadline_then_sequence_order(
+            (steps, seqs) in (
+                proptest::collection::vec(0u64..400, 1..400),
+                prop_oneof![Just(1u64), Just(7), Just(97), Just(1_000)],
+            )
+                .prop_flat_map(|(steps, stride)| {
+                    let n = steps.len() as u64;
+                    let deadlines: Vec<u64> = steps.iter().map(|s| s * stride).collect();
+                    (Just(deadlines), Just((1..=n).collect::<Vec<u64>>()).prop_shuffle())
+                }),
+            cuts in proptest::collection::vec(0u64..400_000, 0..8),
+        ) {
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let mut t = Timers::default();
+            let mut expected: Vec<(u64, u64)> = steps.iter().copied().zip(seqs.iter().copied()).collect();
+            for &(deadline, seq) in &expected {
+                t.insert(deadline, seq, waker(seq, &log));
+            }
+            expected.sort_unstable();
+            let mut cuts = cuts;
+            cuts.sort_unstable();
+            for now in cuts.into_iter().chain([u64::MAX]) {
+                fire_all(&mut t, now);
+                let fired = expected.iter().take_while(|(d, _)| *d <= now);
+                let want: Vec<u64> = fired.map(|&(_, seq)| seq).collect();
+                prop_assert_eq!(&*log.lock().unwrap(), &want);
+            }
+            prop_assert_eq!(t.len(), 0);
         }
     }
 }
