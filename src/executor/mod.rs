@@ -88,6 +88,7 @@ mod diag;
 pub(crate) mod indexed;
 #[cfg(test)]
 mod indexed_tests;
+mod prefetch;
 mod raw;
 mod run;
 mod run_queue;
@@ -114,6 +115,7 @@ pub use run::Run;
 pub use task::{JoinError, JoinHandle, TaskId};
 pub use trace::{TraceEvent, TraceKind};
 
+pub(crate) use prefetch::prefetch_task;
 pub(crate) use scheduler::Core;
 use scheduler::{CloseOnDrop, Entered, TaskList};
 

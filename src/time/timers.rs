@@ -57,12 +57,19 @@
 //!   the non-empty buckets are swept (`retain`, O(n)) whenever tombstones outnumber live
 //!   items. So the buckets never hold more than about twice the pending timers, a program that creates and drops timeouts forever runs in
 //!   bounded memory, and each cancel costs amortised O(1).
-//! - **Cache.** The slab is filled in insertion order and read in firing order: with 100k
-//!   timers, every pop would miss the cache on its entry. So a sort into `due` (the last
-//!   refill, some 100 timers before they fire) checks every item's slab entry, tombstones or
-//!   not: the loads are independent and overlap, and the pops that follow find their entries
-//!   in cache. A redistribution, which moves items that are still far from firing, reads no
-//!   entry unless there are tombstones to drop.
+//! - **Cache.** The slab is filled in insertion order and read in firing order, and so are
+//!   the tasks the wakers point to: with 100k timers, every pop would miss the cache on its
+//!   entry, and every wake and poll on its task. So a sort into `due` (the last refill,
+//!   some 100 timers before they fire) checks every item's slab entry, tombstones or not:
+//!   the loads are independent and overlap, and the pops that follow find their entries in
+//!   cache. Each pop then prefetches the task of the timer `PREFETCH_DISTANCE` (8) places
+//!   behind it in `due` (`crate::executor::prefetch_task`, a cache hint and nothing more),
+//!   and each refill those of the first 8: by the time a task is woken and polled, its
+//!   header and future are in cache, without a burst of misses that would stall the
+//!   refill. A redistribution, which moves items that are still far from firing, reads no
+//!   entry unless there are tombstones to drop. On the `timers_virtual` benchmark (100k
+//!   random deadlines), the prefetch took 10–25% off the time per timer, the more the busier
+//!   the machine's other core (whose work evicts ours from the shared caches).
 //! - **Spares.** An emptied bucket allocation of more than `KEEP` items is not freed but kept
 //!   (at most `SPARES` of them, the largest), and a bucket that grows past `KEEP` moves into
 //!   a larger spare instead of reallocating: a program that files bursts of timers (100k
@@ -172,6 +179,9 @@ const SORT_MAX: usize = 256;
 const RADIX_LEVELS: usize = 2;
 /// See `RADIX_LEVELS`: below this, the 256 counters per pass cost more than they save.
 const RADIX_MIN: usize = 16;
+/// At each pop, the task of the timer this many places behind in `due` is prefetched (and
+/// at each refill, those of the first this many). Measured: 4, 8 and 16 do equally well.
+const PREFETCH_DISTANCE: usize = 8;
 
 /// Whether `item` belongs to a pending timer (is not a tombstone).
 #[inline]
@@ -372,6 +382,9 @@ impl Timers {
         }
         self.due.pop();
         self.items -= 1;
+        if let Some(ahead) = self.due.len().checked_sub(PREFETCH_DISTANCE) {
+            self.prefetch(&self.due[ahead]);
+        }
         let entry = &mut self.entries[item.slot as usize];
         debug_assert_eq!(entry.seq, item.seq, "`fill_due` left a tombstone last");
         entry.seq = VACANT;
@@ -420,6 +433,24 @@ impl Timers {
                 self.take_sorted(b);
             } else {
                 self.redistribute(b);
+            }
+            for item in self.due.iter().rev().take(PREFETCH_DISTANCE) {
+                self.prefetch(item);
+            }
+        }
+    }
+
+    /// Prefetches the task of `item`'s timer, if it is pending.
+    #[inline]
+    fn prefetch(&self, item: &Item) {
+        let entry = self.entries.get(item.slot as usize);
+        if let Some(Entry {
+            seq,
+            waker: Some(w),
+        }) = entry
+        {
+            if *seq == item.seq {
+                crate::executor::prefetch_task(w);
             }
         }
     }
@@ -519,8 +550,8 @@ impl Timers {
         let mut items = std::mem::take(&mut self.buckets[b]);
         self.mark_empty(b);
         // Checked even without tombstones: the loads of these slab entries are independent,
-        // so the CPU overlaps their cache misses here, and the pops that follow find the
-        // entries in cache (see the module docs).
+        // so the CPU overlaps their cache misses here, and the pops (and prefetches) that
+        // follow find the entries in cache (see the module docs).
         let entries = &self.entries;
         let before = items.len();
         items.retain(|i| live(entries, i));
