@@ -12,6 +12,7 @@
 //! - `waker.rs`    the only place a task `Waker` is built; local and remote wake paths
 //! - `run_queue.rs` the local FIFO, the inject queue for remote wakes, the parker
 //! - `context.rs`  the thread-local current executor; refuses nesting
+//! - `prefetch.rs` a cache hint for the task behind a waker, for the timers
 //! - `indexed.rs`  per-child wakers in one allocation, and pinned slice elements, for the
 //!   combinators (gather, race, as_completed) outside this module
 //!
@@ -110,6 +111,7 @@ mod diag;
 pub(crate) mod indexed;
 #[cfg(test)]
 mod indexed_tests;
+mod prefetch;
 mod raw;
 mod run;
 mod run_queue;
@@ -137,6 +139,7 @@ pub use task::{JoinError, JoinHandle, TaskId};
 pub use trace::{TraceEvent, TraceKind};
 
 use arena::Arena;
+pub(crate) use prefetch::prefetch_task;
 pub(crate) use scheduler::Core;
 use scheduler::{CloseOnDrop, Entered};
 

@@ -29,6 +29,11 @@ pub(crate) unsafe fn borrowed(task: NonNull<Header>) -> ManuallyDrop<Waker> {
     ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(task.as_ptr().cast(), &VTABLE)) })
 }
 
+/// Whether `waker` is a greenloop task waker (its data pointer is then a task's header).
+pub(super) fn is_task_waker(waker: &Waker) -> bool {
+    std::ptr::eq(waker.vtable(), &VTABLE)
+}
+
 /// The id of the greenloop task behind `waker`, or `None` for any other waker.
 pub(crate) fn task_id_of(waker: &Waker) -> Option<TaskId> {
     if !std::ptr::eq(waker.vtable(), &VTABLE) {

@@ -5,7 +5,8 @@
 //! - `interval.rs`: [`Interval`] and its missed-tick policy.
 //! - `driver.rs`: the `Driver` each executor owns (clock + timers), the thread-local current
 //!   driver, and `Timer`, the registration every future here is built on.
-//! - `timers.rs`: the timer structure, a radix heap with lazy deletion over a slab.
+//! - `timers.rs`: the timer structure, a radix heap with lazy deletion over a slab (unit
+//!   tests in `timers/tests.rs`).
 //! - `clock.rs`: the real clock or a virtual one.
 //!
 //! Timers belong to the executor: there is no timer thread. When no task is ready, an
