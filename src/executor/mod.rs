@@ -103,6 +103,8 @@
 #[cfg(test)]
 mod alloc_tests;
 mod arena;
+#[cfg(test)]
+mod arena_tests;
 mod context;
 mod diag;
 pub(crate) mod indexed;
