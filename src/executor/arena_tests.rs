@@ -5,6 +5,7 @@
 //! cross-thread frees for data races and the pointer games for provenance and aliasing.
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -267,6 +268,32 @@ fn a_destructor_at_shutdown_that_frees_a_large_task_of_the_snapshot() {
     *slot.borrow_mut() = Some(victim);
     ex.run_until_stalled();
     drop(ex);
+}
+
+/// The hook is dropped during `Executor::drop`. Its panic used to skip `Arena::close`, so the
+/// `Core` dropped the last `Arc<Shared>` while cells still pointed at it: a debug build aborted
+/// (`Arena`'s drop assertion, panicking while unwinding); a release build read freed memory
+/// in the `wake` below (valgrind: invalid read in `Shared::push`).
+#[test]
+fn a_panicking_hook_destructor_at_shutdown_still_closes_the_arena() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("hook dropped");
+        }
+    }
+    let ex = Executor::new();
+    let wakers = parked_wakers(&ex, 2);
+    let bomb = PanicOnDrop;
+    ex.on_wake(move || {
+        let _ = &bomb;
+    });
+    let unwound = std::panic::catch_unwind(AssertUnwindSafe(|| drop(ex)));
+    assert!(unwound.is_err(), "the hook's destructor panicked");
+    // The wakers still point into the executor's pages and its Shared.
+    for waker in wakers {
+        waker.wake();
+    }
 }
 
 thread_local! {
