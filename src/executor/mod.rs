@@ -125,6 +125,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -225,7 +226,10 @@ impl Tick {
 /// assert_send(greenloop::Executor::new());
 /// ```
 pub struct Executor {
-    core: Box<Core>,
+    /// An `Rc` (never cloned) rather than a `Box`: `Shared::owner_core` points into the `Core`,
+    /// and moving a `Box` (every move of the `Executor`) asserts unique access to it, which
+    /// invalidates that pointer under Stacked Borrows (I9).
+    core: Rc<Core>,
 }
 
 /// Builds an [`Executor`] with a schedule policy.
@@ -780,7 +784,8 @@ impl ExecutorBuilder {
         if self.trace {
             core.tracer = Some(trace::Tracer::new(core.time.now()));
         }
-        core.shared.set_owner_core(&*core);
+        let core = Rc::<Core>::from(core);
+        core.shared.set_owner_core(Rc::as_ptr(&core));
         Executor { core }
     }
 }

@@ -20,7 +20,7 @@ use super::run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
 use super::state::{self, EndPoll, StartPoll, State};
 use super::{Deadlock, JoinHandle, Schedule, TaskId, Tick, context, diag, trace};
 
-/// The executor's state, at a stable address (the `Executor` may move; `Box<Core>` does not).
+/// The executor's state, at a stable address (the `Executor` may move; `Rc<Core>` does not).
 pub(crate) struct Core {
     pub(super) shared: Arc<Shared>,
     pub(super) queue: RunQueue,
