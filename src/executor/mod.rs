@@ -85,7 +85,9 @@
 //!   of a cell is its address rounded down. The header's `shared`, size and class fields are
 //!   written before any cell is handed out and never change. A page is given back to the
 //!   allocator only by its owner, only when none of its cells is handed out, and never while
-//!   the executor is being dropped (`keep_pages`). So while a task is alive (I2), its page is.
+//!   the executor is being dropped (`keep_pages`); after shutdown, only with `Shared`, on
+//!   whichever thread drops it, when no cell is allocated any more (I14). So while a task is
+//!   alive (I2), its page is.
 //! - **I14 shared lifetime.** A page's `shared` points to its executor's `Shared`, which
 //!   outlives every page: the `Core` holds it while the executor exists; at shutdown
 //!   (`Arena::close`, the last step of `Executor::drop`) the pages move into `Shared` and, if
