@@ -590,25 +590,32 @@ impl RemoteFrees {
     /// Frees a dead cell from anywhere but the running owner: onto the stack, or, after
     /// close, off the orphan count.
     ///
+    /// Takes `shared` as a raw pointer, not `&self`: the last orphan drops `Shared`, and with
+    /// it these `RemoteFrees`, which a `&self` argument would assert to be alive until the
+    /// function returns (Stacked Borrows protects argument references).
+    ///
     /// # Safety
-    /// `cell` is a dead cell of the arena whose `Shared` is `shared` (and `self` is its
-    /// `frees`); the caller gives up all access to it.
-    unsafe fn push(&self, cell: NonNull<u8>, shared: *const Shared) {
-        let mut head = self.head.load(Ordering::Acquire);
+    /// `cell` is a dead cell of the arena whose `Shared` is `shared`; the caller gives up all
+    /// access to it.
+    unsafe fn push(shared: *const Shared, cell: NonNull<u8>) {
+        // SAFETY: `Shared` outlives every allocated cell's page, and `cell` is still allocated
+        // (I14). A local borrow, unused once `Shared` may be gone.
+        let this = unsafe { &(*shared).frees };
+        let mut head = this.head.load(Ordering::Acquire);
         loop {
             if head == CLOSED {
-                if self.orphans.fetch_sub(1, Ordering::Release) == 1 {
+                if this.orphans.fetch_sub(1, Ordering::Release) == 1 {
                     // As in `Arc::drop`: every other thread's frees happen before the free.
                     fence(Ordering::Acquire);
                     // SAFETY: the strong count `Arena::close` set aside for the orphans; this
-                    // was the last one (I14). Nothing touches `self` after this line.
+                    // was the last one (I14). Nothing touches `this` after this line.
                     drop(unsafe { Arc::from_raw(shared) });
                 }
                 return;
             }
             // SAFETY: the cell is dead and ours to write (caller); a word fits in any cell.
             unsafe { cell.cast::<*mut u8>().write(head) };
-            match self.head.compare_exchange_weak(
+            match this.head.compare_exchange_weak(
                 head,
                 cell.as_ptr(),
                 Ordering::Release,
@@ -684,10 +691,8 @@ pub(crate) unsafe fn free(task: NonNull<Header>) {
         _ => false,
     });
     if !freed {
-        // SAFETY: `Shared` outlives the page (I14).
-        let frees = unsafe { &(*shared).frees };
-        // SAFETY: the cell is dead (caller) and `frees` belongs to its arena's `Shared`.
-        unsafe { frees.push(cell, shared) };
+        // SAFETY: the cell is dead (caller) and `shared` is its arena's `Shared` (I13).
+        unsafe { RemoteFrees::push(shared, cell) };
     }
 }
 

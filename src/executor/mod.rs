@@ -86,7 +86,9 @@
 //!   of a cell is its address rounded down. The header's `shared`, size and class fields are
 //!   written before any cell is handed out and never change. A page is given back to the
 //!   allocator only by its owner, only when none of its cells is handed out, and never while
-//!   the executor is being dropped (`keep_pages`). So while a task is alive (I2), its page is.
+//!   the executor is being dropped (`keep_pages`); after shutdown, only with `Shared`, on
+//!   whichever thread drops it, when no cell is allocated any more (I14). So while a task is
+//!   alive (I2), its page is.
 //! - **I14 shared lifetime.** A page's `shared` points to its executor's `Shared`, which
 //!   outlives every page: the `Core` holds it while the executor exists; at shutdown
 //!   (`Arena::close`, the last step of `Executor::drop`) the pages move into `Shared` and, if
@@ -104,6 +106,8 @@
 #[cfg(test)]
 mod alloc_tests;
 mod arena;
+#[cfg(test)]
+mod arena_shutdown_tests;
 #[cfg(test)]
 mod arena_tests;
 mod context;
@@ -127,6 +131,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -228,7 +233,10 @@ impl Tick {
 /// assert_send(greenloop::Executor::new());
 /// ```
 pub struct Executor {
-    core: Box<Core>,
+    /// An `Rc` (never cloned) rather than a `Box`: `Shared::owner_core` points into the `Core`,
+    /// and moving a `Box` (every move of the `Executor`) asserts unique access to it, which
+    /// invalidates that pointer under Stacked Borrows (I9).
+    core: Rc<Core>,
 }
 
 /// Builds an [`Executor`] with a schedule policy.
@@ -783,7 +791,8 @@ impl ExecutorBuilder {
         if self.trace {
             core.tracer = Some(trace::Tracer::new(core.time.now()));
         }
-        core.shared.set_owner_core(&*core);
+        let core = Rc::<Core>::from(core);
+        core.shared.set_owner_core(Rc::as_ptr(&core));
         Executor { core }
     }
 }

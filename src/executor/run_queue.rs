@@ -370,6 +370,9 @@ pub(crate) enum Inject {
 /// A hook the host gives to learn that work became ready while the executor was idle.
 pub(crate) type Hook = Arc<dyn Fn() + Send + Sync>;
 
+/// What `Shared::close` takes out besides the entries: the host's waker and hook.
+pub(crate) type HostWake = (Option<Waker>, Option<Hook>);
+
 #[derive(Default)]
 struct Remote {
     entries: Vec<Inject>,
@@ -514,8 +517,10 @@ impl Shared {
         drop(old);
     }
 
-    /// Executor shutdown: refuse further entries and hand back those still queued.
-    pub(crate) fn close(&self) -> Vec<Inject> {
+    /// Executor shutdown: refuse further entries and hand back those still queued, and the
+    /// host's waker and hook, for the caller to drop (user code, which may panic) once it has
+    /// dealt with the entries.
+    pub(crate) fn close(&self) -> (Vec<Inject>, HostWake) {
         let mut remote = self.lock();
         remote.closed = true;
         let host = remote.host_waker.take();
@@ -523,8 +528,7 @@ impl Shared {
         self.has_remote.store(false, Ordering::Relaxed);
         let entries = std::mem::take(&mut remote.entries);
         drop(remote);
-        drop((host, hook));
-        entries
+        (entries, (host, hook))
     }
 
     pub(crate) fn owner_core(&self) -> *const Core {

@@ -20,7 +20,7 @@ use super::run_queue::{Entry, Inject, MainWake, RunQueue, Shared};
 use super::state::{self, EndPoll, StartPoll, State};
 use super::{Deadlock, JoinHandle, Schedule, TaskId, Tick, context, diag, trace};
 
-/// The executor's state, at a stable address (the `Executor` may move; `Box<Core>` does not).
+/// The executor's state, at a stable address (the `Executor` may move; `Rc<Core>` does not).
 pub(crate) struct Core {
     pub(super) shared: Arc<Shared>,
     pub(super) queue: RunQueue,
@@ -476,8 +476,12 @@ pub(super) struct CloseOnDrop<'a>(pub(super) &'a Core);
 impl Drop for CloseOnDrop<'_> {
     fn drop(&mut self) {
         let core = self.0;
+        // Runs last, even if the host's waker or hook panics when dropped below: the `Core`'s
+        // `Arc<Shared>` goes right after this, so the pages must be Shared's by then (I14).
+        let _close_arena = CloseArena(core);
         core.queue.take_all();
-        for entry in core.shared.close() {
+        let (entries, host) = core.shared.close();
+        for entry in entries {
             if let Inject::Task(task) = &entry {
                 // SAFETY: the entry owns a reference (I2); the flag is atomic.
                 unsafe { task.as_ptr().as_ref() }.clear_remote_queued();
@@ -485,8 +489,20 @@ impl Drop for CloseOnDrop<'_> {
             drop(entry); // gives up the entry's reference
         }
         core.inject.borrow_mut().clear();
+        // User code: their destructors may do anything, panic included.
+        drop(host);
+    }
+}
+
+/// The very last steps of `CloseOnDrop`: null `owner_core` and hand the arena's pages to
+/// `Shared` (I9, I14). A guard of its own, so that an unwinding destructor cannot skip it.
+struct CloseArena<'a>(&'a Core);
+
+impl Drop for CloseArena<'_> {
+    fn drop(&mut self) {
+        let core = self.0;
         core.shared.set_owner_core(std::ptr::null());
-        // Last: the steps above may free tasks through the owner's path.
+        // Last: the steps before may free tasks through the owner's path.
         core.arena.close(&core.shared);
     }
 }
