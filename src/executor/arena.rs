@@ -46,9 +46,9 @@ const MAX_CLASS_ALIGN: usize = 128;
 pub(super) const LIVE_WORDS: usize = (PAGE - CELLS_AT) / SMALLEST / 64 + 1;
 const SMALLEST: usize = 32;
 /// Size classes: 32, 40, ..., 256 bytes (8-byte steps), then four steps per doubling up to
-/// 8 KiB. A task bigger than that gets a page of its own.
+/// 64 KiB (three cells a page). A task bigger than that gets a page of its own.
 pub(super) const SMALL_CLASSES: usize = (256 - SMALLEST) / 8 + 1;
-const CLASSES: usize = SMALL_CLASSES + 20;
+const CLASSES: usize = SMALL_CLASSES + 32;
 pub(super) const CLASS_SIZES: [usize; CLASSES] = class_sizes();
 /// The class of a task that gets a page of its own.
 pub(crate) const LARGE: u8 = u8::MAX;
@@ -56,7 +56,7 @@ pub(crate) const LARGE: u8 = u8::MAX;
 const CLOSED: *mut u8 = ptr::dangling_mut::<u8>();
 
 const _: () = assert!(size_of::<Page>() <= CELLS_AT && CELLS_AT % MAX_CLASS_ALIGN == 0);
-const _: () = assert!(CLASSES < LARGE as usize && CLASS_SIZES[CLASSES - 1] == 8192);
+const _: () = assert!(CLASSES < LARGE as usize && CLASS_SIZES[CLASSES - 1] == 65536);
 
 const fn class_sizes() -> [usize; CLASSES] {
     let mut sizes = [0; CLASSES];
@@ -143,7 +143,14 @@ pub(crate) struct Arena {
     /// Set while the executor is dropped: empty pages stay, so that `is_live` may look at the
     /// page of any task it saw live before.
     keep_pages: Cell<bool>,
+    /// Freed pages of large tasks, kept for the next large spawn (an allocation of that
+    /// alignment costs glibc an `mmap`/`munmap` pair). In no list; nothing points into them.
+    spare_large: RefCell<Vec<NonNull<Page>>>,
 }
+
+/// Spare large pages kept at most, and the largest one worth keeping.
+const SPARE_LARGE: usize = 4;
+const SPARE_LARGE_MAX: usize = 1 << 20;
 
 /// The cross-thread side of the arena, in `Shared`.
 #[derive(Debug)]
@@ -178,6 +185,7 @@ impl Arena {
             live: Cell::new(0),
             closed: Cell::new(false),
             keep_pages: Cell::new(false),
+            spare_large: RefCell::new(Vec::new()),
         }
     }
 
@@ -261,10 +269,16 @@ impl Arena {
         // A large task's page may be smaller than `PAGE`: only its alignment matters (I13).
         let layout =
             Layout::from_size_align(size, PAGE).expect("greenloop: task too large to allocate");
-        // SAFETY: the layout has a non-zero size.
-        let raw = unsafe { alloc::alloc(layout) };
-        let Some(page) = NonNull::new(raw.cast::<Page>()) else {
-            alloc::handle_alloc_error(layout)
+        let (page, layout) = match self.take_spare(class, size) {
+            Some(spare) => spare,
+            None => {
+                // SAFETY: the layout has a non-zero size.
+                let raw = unsafe { alloc::alloc(layout) };
+                match NonNull::new(raw.cast::<Page>()) {
+                    Some(page) => (page, layout),
+                    None => alloc::handle_alloc_error(layout),
+                }
+            }
         };
         let capacity = if class == LARGE {
             1
@@ -290,8 +304,9 @@ impl Arena {
             index: Cell::new(u32::try_from(index).expect("greenloop: too many task pages")),
             live: [const { Cell::new(0) }; LIVE_WORDS],
         };
-        // SAFETY: fresh allocation of at least `PAGE` bytes, aligned to `PAGE`, so the header
-        // fits at its start (const assert above, and `cells_at >= size_of::<Page>()`).
+        // SAFETY: an allocation of ours that nothing points into (fresh, or a spare large page),
+        // aligned to `PAGE` and at least `cells_at` plus a cell long, so the header fits
+        // (`cells_at >= size_of::<Page>()`). Writing it anew is what makes a spare a new page.
         unsafe { page.write(header) };
         self.pages.borrow_mut().push(page);
         if class != LARGE {
@@ -438,6 +453,12 @@ impl Arena {
         (self.pages.borrow().len(), self.allocated.get())
     }
 
+    /// Spare large pages held (for tests).
+    #[cfg(test)]
+    pub(crate) fn spares(&self) -> usize {
+        self.spare_large.borrow().len()
+    }
+
     /// Whether a cell of `shared`'s executor may be freed here, by the owner's path.
     fn is_owner_of(&self, shared: *const Shared) -> bool {
         ptr::eq(self.shared, shared) && !self.closed.get()
@@ -449,6 +470,10 @@ impl Arena {
     pub(crate) fn close(&self, shared: &Arc<Shared>) {
         if self.closed.replace(true) {
             return;
+        }
+        for spare in self.spare_large.take() {
+            // SAFETY: nothing points into a spare page; it is ours to free.
+            unsafe { dealloc_page(spare) };
         }
         let frees = &shared.frees;
         let pages = std::mem::take(&mut *self.pages.borrow_mut());
@@ -480,7 +505,23 @@ impl Arena {
         }
     }
 
-    /// Gives a page back to the allocator.
+    /// A spare large page with room for `size` bytes, and the layout it was allocated with.
+    fn take_spare(&self, class: u8, size: usize) -> Option<(NonNull<Page>, Layout)> {
+        if class != LARGE {
+            return None;
+        }
+        let mut spares = self.spare_large.borrow_mut();
+        // SAFETY: spares are allocations of ours that nothing points into; owner thread.
+        let fits = |page: &NonNull<Page>| unsafe { page.as_ref() }.alloc_size >= size;
+        let i = spares.iter().position(fits)?;
+        let page = spares.swap_remove(i);
+        // SAFETY: as above; its header is intact, so `alloc_size` is its allocated size.
+        let alloc_size = unsafe { page.as_ref() }.alloc_size;
+        let layout = Layout::from_size_align(alloc_size, PAGE).expect("the page's own layout");
+        Some((page, layout))
+    }
+
+    /// Gives a page back to the allocator, or keeps it as a spare if it is a large task's.
     ///
     /// # Safety
     /// Owner thread; the page is ours, in no `avail` list, and no cell of it is handed out.
@@ -494,6 +535,14 @@ impl Arena {
             unsafe { moved.as_ref() }.index.set(index as u32);
         }
         drop(pages);
+        // SAFETY: alive (per the caller nothing points into it, but it is not freed yet).
+        let p = unsafe { page.as_ref() };
+        let mut spares = self.spare_large.borrow_mut();
+        if p.class == LARGE && p.alloc_size <= SPARE_LARGE_MAX && spares.len() < SPARE_LARGE {
+            spares.push(page); // `new_page` writes a fresh header before handing it out again
+            return;
+        }
+        drop(spares);
         // SAFETY: per the caller nothing points into the page; it was allocated with this size.
         unsafe { dealloc_page(page) };
     }

@@ -208,7 +208,7 @@ struct Aligned128K(u8);
 fn large_and_over_aligned_tasks_get_pages_of_their_own() {
     let ex = Executor::new();
     let big = ex.spawn(async {
-        let buffer = [7u8; 20_000];
+        let buffer = [7u8; 70_000];
         crate::yield_now().await;
         buffer.iter().map(|&b| u32::from(b)).sum::<u32>()
     });
@@ -218,7 +218,7 @@ fn large_and_over_aligned_tasks_get_pages_of_their_own() {
         (std::ptr::from_ref(&value).addr() % 4096, value.0[15])
     });
     ex.run_until_stalled();
-    assert_eq!(crate::block_on(big).unwrap(), 140_000);
+    assert_eq!(crate::block_on(big).unwrap(), 490_000);
     assert_eq!(crate::block_on(aligned).unwrap(), (0, 1));
 }
 
@@ -262,7 +262,7 @@ fn a_destructor_at_shutdown_that_frees_a_large_task_of_the_snapshot() {
         std::future::pending::<()>().await;
     });
     let victim = ex.spawn(async {
-        let buffer = [0u8; 20_000];
+        let buffer = [0u8; 70_000];
         std::future::pending::<()>().await;
         let _ = buffer;
     });

@@ -84,7 +84,8 @@
 //! - **I13 pages.** Every task cell lies in the first `arena::PAGE` bytes of a page allocated
 //!   with `arena::PAGE` alignment, whose `Page` header sits at that aligned address: so the page
 //!   of a cell is its address rounded down. The header's `shared`, size and class fields are
-//!   written before any cell is handed out and never change. A page is given back to the
+//!   written before any cell of the page is handed out and do not change while one is (a
+//!   spare large page gets a fresh header before it is used again). A page is given back to the
 //!   allocator only by its owner, only when none of its cells is handed out, and never while
 //!   the executor is being dropped (`keep_pages`); after shutdown, only with `Shared`, on
 //!   whichever thread drops it, when no cell is allocated any more (I14). So while a task is
