@@ -12,6 +12,7 @@
 //! - `waker.rs`    the only place a task `Waker` is built; local and remote wake paths
 //! - `run_queue.rs` the local FIFO, the inject queue for remote wakes, the parker
 //! - `context.rs`  the thread-local current executor; refuses nesting
+//! - `current.rs`  the free functions on it: `spawn`, `run`, `try_run`, `block_on`
 //! - `prefetch.rs` a cache hint for the task behind a waker, for the timers
 //! - `indexed.rs`  per-child wakers in one allocation, and pinned slice elements, for the
 //!   combinators (gather, race, as_completed) outside this module
@@ -112,6 +113,7 @@ mod arena_shutdown_tests;
 #[cfg(test)]
 mod arena_tests;
 mod context;
+mod current;
 mod diag;
 pub(crate) mod indexed;
 #[cfg(test)]
@@ -139,6 +141,8 @@ use std::time::{Duration, Instant};
 
 use crate::time::driver::Driver;
 
+pub use current::{block_on, run, spawn, try_run};
+pub(crate) use current::{current_task_id, spawn_named, spawn_named_on};
 pub use diag::{Deadlock, TaskDump, TaskInfo};
 pub use run::Run;
 pub use task::{JoinError, JoinHandle, TaskId};
@@ -796,121 +800,4 @@ impl ExecutorBuilder {
         core.shared.set_owner_core(Rc::as_ptr(&core));
         Executor { core }
     }
-}
-
-// === free functions: the current executor ===
-
-const OUTSIDE: &str = "greenloop::spawn called outside a greenloop executor: call it from inside \
-     greenloop::run/block_on (or a task), or use Executor::spawn";
-
-/// Spawns a task on the executor running this code (asyncio's `create_task`).
-///
-/// The task starts once the caller yields. Dropping the returned handle detaches the task.
-///
-/// # Panics
-/// If called outside a greenloop executor.
-///
-/// # Examples
-/// ```
-/// greenloop::run(async {
-///     let handle = greenloop::spawn(async { "done" });
-///     assert_eq!(handle.await.unwrap(), "done");
-/// });
-/// ```
-#[track_caller]
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-{
-    spawn_named(future, None, Location::caller())
-}
-
-pub(crate) fn spawn_named<F>(
-    future: F,
-    name: Option<String>,
-    location: &'static Location<'static>,
-) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-{
-    context::with_core(|core| core.expect(OUTSIDE).spawn(future, name, location))
-}
-
-pub(crate) fn spawn_named_on<F>(
-    executor: &Executor,
-    future: F,
-    name: Option<String>,
-    location: &'static Location<'static>,
-) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-{
-    executor.core.spawn(future, name, location)
-}
-
-/// The id of the task running this code, if it runs in a greenloop task.
-pub(crate) fn current_task_id() -> Option<TaskId> {
-    context::with_core(|core| {
-        // SAFETY: `current` is set only while the tick polls that task, which is alive (I2).
-        core.and_then(|core| core.current.get())
-            .map(|task| unsafe { task.as_ref() }.id())
-    })
-}
-
-/// Runs `main` on a fresh executor until it completes, then cancels every task still alive
-/// (drops its future, running its destructors) and returns `main`'s output: asyncio's
-/// `asyncio.run`.
-///
-/// Unlike asyncio, the leftover tasks do not get to run cleanup code that awaits: in Rust a
-/// task is cancelled by dropping its future, and `Drop` cannot await.
-///
-/// # Panics
-/// If called from inside a greenloop executor, or if `main` panics.
-///
-/// # Examples
-/// ```
-/// let answer = greenloop::run(async {
-///     greenloop::spawn(std::future::pending::<()>()); // cancelled when run returns
-///     42
-/// });
-/// assert_eq!(answer, 42);
-/// ```
-pub fn run<F: Future>(main: F) -> F::Output {
-    Executor::new().block_on(main)
-}
-
-/// [`run`], but a deadlock is returned as an error instead of a panic (see
-/// [`Executor::try_block_on`]). The tasks still alive are cancelled either way.
-///
-/// # Errors
-/// [`Deadlock`]: nothing could ever make progress again.
-///
-/// # Panics
-/// As [`run`], except on a deadlock.
-///
-/// # Examples
-/// ```
-/// let lock = greenloop::sync::Lock::new(0).with_name("counter");
-/// let report = greenloop::try_run(async move {
-///     let _held = lock.lock().await;
-///     let _again = lock.lock().await; // not re-entrant: waits for itself
-/// })
-/// .unwrap_err();
-/// assert!(report.to_string().contains("counter"), "{report}");
-/// ```
-pub fn try_run<F: Future>(main: F) -> Result<F::Output, Deadlock> {
-    Executor::new().try_block_on(main)
-}
-
-/// The same as [`run`], under the name the Rust ecosystem uses.
-///
-/// # Panics
-/// As [`run`].
-///
-/// # Examples
-/// ```
-/// assert_eq!(greenloop::block_on(async { 7 }), 7);
-/// ```
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    run(future)
 }
