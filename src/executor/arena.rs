@@ -210,7 +210,7 @@ impl Arena {
     fn alloc_small(&self, class: usize) -> (NonNull<Page>, NonNull<u8>) {
         let page = match NonNull::new(self.avail[class].get()) {
             Some(page) => page,
-            None => self.new_page(class as u8, CLASS_SIZES[class], CELLS_AT, PAGE, 1),
+            None => self.new_page(class as u8, CLASS_SIZES[class], CELLS_AT, PAGE),
         };
         // SAFETY: pages in `avail` are alive and ours (I13); owner thread (I3).
         let p = unsafe { page.as_ref() };
@@ -247,7 +247,7 @@ impl Arena {
             PAGE / 2
         );
         let cells_at = size_of::<Page>().next_multiple_of(layout.align());
-        let page = self.new_page(LARGE, layout.size(), cells_at, cells_at + layout.size(), 1);
+        let page = self.new_page(LARGE, layout.size(), cells_at, cells_at + layout.size());
         // SAFETY: the page was allocated with room for one cell at `cells_at`.
         let cell = unsafe { page.cast::<u8>().add(cells_at) };
         // SAFETY: just created, ours; owner thread.
@@ -258,14 +258,7 @@ impl Arena {
     }
 
     /// Allocates and registers a page; a page of a size class goes first in its `avail` list.
-    fn new_page(
-        &self,
-        class: u8,
-        cell_size: usize,
-        cells_at: usize,
-        size: usize,
-        min_cells: usize,
-    ) -> NonNull<Page> {
+    fn new_page(&self, class: u8, cell_size: usize, cells_at: usize, size: usize) -> NonNull<Page> {
         // A large task's page may be smaller than `PAGE`: only its alignment matters (I13).
         let layout =
             Layout::from_size_align(size, PAGE).expect("greenloop: task too large to allocate");
@@ -285,7 +278,7 @@ impl Arena {
         } else {
             (PAGE - cells_at) / cell_size
         };
-        debug_assert!(capacity >= min_cells && capacity <= LIVE_WORDS * 64);
+        debug_assert!((1..=LIVE_WORDS * 64).contains(&capacity));
         let index = self.pages.borrow().len();
         let header = Page {
             shared: self.shared,

@@ -286,7 +286,7 @@ impl JoinSlot {
         } else {
             // SAFETY: a tagged pointer is a live `Box<Waker>` owned by the slot, read on the
             // owner thread (I3); `will_wake` only compares pointers (no user code).
-            unsafe { &*raw.map_addr(|a| a & !FOREIGN).cast::<Waker>() }.will_wake(waker)
+            unsafe { &*untag(raw) }.will_wake(waker)
         }
     }
 
@@ -318,9 +318,7 @@ impl JoinSlot {
             f(Some(&waker))
         } else {
             // SAFETY: a live `Box<Waker>` owned by the slot; owner thread (I3).
-            f(Some(unsafe {
-                &*raw.map_addr(|a| a & !FOREIGN).cast::<Waker>()
-            }))
+            f(Some(unsafe { &*untag(raw) }))
         }
     }
 
@@ -331,9 +329,14 @@ impl JoinSlot {
             Some(unsafe { waker::from_task(task.cast()) })
         } else {
             // SAFETY: stored by `replace` from `Box::into_raw`; taken out of the slot once.
-            Some(*unsafe { Box::from_raw(raw.map_addr(|a| a & !FOREIGN).cast::<Waker>()) })
+            Some(*unsafe { Box::from_raw(untag(raw)) })
         }
     }
+}
+
+/// The `Box<Waker>` behind a tagged `JoinSlot` word.
+fn untag(raw: *mut ()) -> *mut Waker {
+    raw.map_addr(|a| a & !FOREIGN).cast::<Waker>()
 }
 
 impl Drop for JoinSlot {

@@ -1,7 +1,7 @@
 //! The scheduler: `Core`, the executor's state, and the tick — polling, wakes, completion,
 //! release — plus the table of spawn locations and the scope guards of a running executor.
 //!
-//! The `// SAFETY:` comments cite the invariants I1–I10 of `executor/mod.rs`.
+//! The `// SAFETY:` comments cite the invariants I1–I15 of `executor/mod.rs`.
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
