@@ -51,8 +51,11 @@ pub(crate) struct Timer {
 enum TimerState {
     /// Not in the driver's timers (never polled while pending, or reset since).
     Idle,
-    /// In the driver's timers under this key, unless it has fired since.
-    Registered(Key),
+    /// In the driver's timers in this slot (its key: the slot and the timer's `seq`),
+    /// unless it has fired since. Not the whole `Key`, whose `seq` the timer already holds:
+    /// this keeps a `Timer`, and so a `Sleep`, at 32 bytes, and a task that only sleeps
+    /// at one 64-byte cache line (header included).
+    Registered(u32),
     /// The deadline passed and a poll observed it.
     Elapsed,
 }
@@ -237,9 +240,9 @@ impl Timer {
         }
     }
 
-    /// A timer for `now + d` on `driver`'s clock.
-    pub(crate) fn after(driver: Rc<Driver>, d: Duration) -> Timer {
-        let deadline = driver.now_ns().saturating_add(super::clock::duration_ns(d));
+    /// A timer for `now + ns` on `driver`'s clock.
+    pub(crate) fn after_ns(driver: Rc<Driver>, ns: u64) -> Timer {
+        let deadline = driver.now_ns().saturating_add(ns);
         Timer::new(driver, deadline)
     }
 
@@ -271,12 +274,12 @@ impl Timer {
                 self.register(cx);
                 Poll::Pending
             }
-            TimerState::Registered(key) => {
+            TimerState::Registered(slot) => {
                 let updated = self
                     .driver
                     .timers
                     .borrow_mut()
-                    .update_waker(key, cx.waker());
+                    .update_waker(Key::new(slot, self.seq), cx.waker());
                 match updated {
                     None => {
                         self.state = TimerState::Elapsed;
@@ -324,7 +327,7 @@ impl Timer {
                 .timers
                 .borrow_mut()
                 .insert(self.deadline, self.seq, cx.waker().clone());
-        self.state = TimerState::Registered(key);
+        self.state = TimerState::Registered(key.slot());
     }
 
     /// Whether the deadline has passed (by the driver's clock), without registering.
@@ -344,9 +347,13 @@ impl Timer {
     /// Removes the registration, if any.
     #[inline]
     fn cancel(&mut self) {
-        if let TimerState::Registered(key) = self.state {
+        if let TimerState::Registered(slot) = self.state {
             self.state = TimerState::Idle;
-            let waker = self.driver.timers.borrow_mut().cancel(key);
+            let waker = self
+                .driver
+                .timers
+                .borrow_mut()
+                .cancel(Key::new(slot, self.seq));
             // Dropped after the borrow ends (see "Re-entrancy" above).
             drop(waker);
         }

@@ -1,7 +1,7 @@
 //! [`Interval`]: ticks at a fixed period, with a policy for ticks missed while the task was
 //! busy ([`MissedTickBehavior`]).
 use super::clock::duration_ns;
-use super::{LazyTimer, Target};
+use super::{Caller, LazyTimer, Target};
 use futures::Stream;
 use std::future::Future;
 use std::pin::Pin;
@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn interval(period: Duration) -> Interval {
-    Interval::new(Target::After(Duration::ZERO), period, "interval")
+    Interval::new(Target::After(0), period, Caller::Interval)
 }
 
 /// Ticks at `start`, then every `period` after it.
@@ -54,7 +54,7 @@ pub fn interval(period: Duration) -> Interval {
 /// });
 /// ```
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    Interval::new(Target::At(start), period, "interval_at")
+    Interval::new(Target::At(start), period, Caller::IntervalAt)
 }
 
 /// What an [`Interval`] does with ticks whose deadline passed while nobody awaited a tick.
@@ -101,10 +101,11 @@ pub struct IntervalTick<'a> {
 // === impl Interval ===
 
 impl Interval {
-    fn new(start: Target, period: Duration, what: &'static str) -> Interval {
+    fn new(start: Target, period: Duration, what: Caller) -> Interval {
         assert!(
             !period.is_zero(),
-            "greenloop::time::{what}: the period must be non-zero"
+            "greenloop::time::{}: the period must be non-zero",
+            what.name()
         );
         Interval {
             timer: LazyTimer::new(start, what),

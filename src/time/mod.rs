@@ -100,7 +100,7 @@ pub fn sleep(duration: Duration) -> Sleep {
             state: SleepState::Yield { yielded: false },
         };
     }
-    Sleep::new(LazyTimer::new(Target::After(duration), "sleep"))
+    Sleep::new(LazyTimer::new(Target::after(duration), Caller::Sleep))
 }
 
 /// Waits until `deadline` on the executor's clock.
@@ -127,7 +127,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// });
 /// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(LazyTimer::new(Target::At(deadline), "sleep_until"))
+    Sleep::new(LazyTimer::new(Target::At(deadline), Caller::SleepUntil))
 }
 
 /// Runs `future` with a time limit: `Ok(output)` if it completes within `duration`,
@@ -178,7 +178,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
-        timer: LazyTimer::new(Target::After(duration), "timeout"),
+        timer: LazyTimer::new(Target::after(duration), Caller::Timeout),
     }
 }
 
@@ -212,7 +212,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
-        timer: LazyTimer::new(Target::At(deadline), "timeout_at"),
+        timer: LazyTimer::new(Target::At(deadline), Caller::TimeoutAt),
     }
 }
 
@@ -292,16 +292,32 @@ pub(crate) enum LazyTimer {
     Unbound {
         target: Target,
         /// The public function that created it, for the panic message.
-        what: &'static str,
+        what: Caller,
     },
     Bound(Timer),
+}
+
+/// The public function that created a timer, for the panic message of one first polled
+/// outside an executor. A one-byte enum rather than the name itself (a 16-byte `&str`), so
+/// that an unbound timer is no larger than a bound one: 32 bytes, which keeps a task that
+/// only sleeps at one 64-byte cache line, header included.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Caller {
+    Sleep,
+    SleepUntil,
+    Timeout,
+    TimeoutAt,
+    Interval,
+    IntervalAt,
 }
 
 /// What an unbound timer waits for.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Target {
-    /// This long after binding.
-    After(Duration),
+    /// This many nanoseconds (saturated at `u64::MAX`) after binding. Not a `Duration`:
+    /// with a `u64` here, `Target` fits in an `Instant`'s 16 bytes, and an unbound timer
+    /// in a bound one's 32 (see `Caller`).
+    After(u64),
     /// This instant.
     At(Instant),
 }
@@ -427,7 +443,7 @@ impl From<Elapsed> for std::io::Error {
 
 impl LazyTimer {
     /// Binds to the current driver now if there is one, else at the first [`LazyTimer::bind`].
-    pub(crate) fn new(target: Target, what: &'static str) -> LazyTimer {
+    pub(crate) fn new(target: Target, what: Caller) -> LazyTimer {
         match driver::current() {
             Some(d) => LazyTimer::Bound(target.timer(d)),
             None => LazyTimer::Unbound { target, what },
@@ -441,7 +457,7 @@ impl LazyTimer {
     #[inline]
     pub(crate) fn bind(&mut self) -> &mut Timer {
         if let LazyTimer::Unbound { target, what } = *self {
-            *self = LazyTimer::Bound(target.timer(driver::expect_current(what)));
+            *self = LazyTimer::Bound(target.timer(driver::expect_current(what.name())));
         }
         match self {
             LazyTimer::Bound(t) => t,
@@ -450,10 +466,31 @@ impl LazyTimer {
     }
 }
 
+// === impl Caller ===
+
+impl Caller {
+    /// The function's name, as in `greenloop::time::{name}`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Caller::Sleep => "sleep",
+            Caller::SleepUntil => "sleep_until",
+            Caller::Timeout => "timeout",
+            Caller::TimeoutAt => "timeout_at",
+            Caller::Interval => "interval",
+            Caller::IntervalAt => "interval_at",
+        }
+    }
+}
+
 impl Target {
+    /// `duration` after binding.
+    pub(crate) fn after(duration: Duration) -> Target {
+        Target::After(clock::duration_ns(duration))
+    }
+
     fn timer(self, d: std::rc::Rc<driver::Driver>) -> Timer {
         match self {
-            Target::After(duration) => Timer::after(d, duration),
+            Target::After(ns) => Timer::after_ns(d, ns),
             Target::At(deadline) => {
                 let ns = d.instant_to_ns(deadline);
                 Timer::new(d, ns)

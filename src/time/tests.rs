@@ -430,3 +430,15 @@ fn a_sleep_bound_inside_and_polled_outside_panics_instead_of_hanging() {
     let log = Log::default();
     let _ = poll_with(pin!(s), 1, &log);
 }
+
+/// A `Sleep`, bound or not, is 32 bytes: with the executor's 32-byte task header, a task that
+/// only sleeps fills exactly one 64-byte cell of the arena, one cache line (the cells of that
+/// size class are line-aligned), which the timer benchmarks depend on.
+#[test]
+#[cfg(target_pointer_width = "64")]
+fn a_sleep_is_32_bytes() {
+    assert_eq!(std::mem::size_of::<Sleep>(), 32);
+    assert_eq!(std::mem::size_of::<LazyTimer>(), 32);
+    // `sleep(Duration::ZERO)` is as small.
+    assert_eq!(std::mem::size_of_val(&sleep(Duration::ZERO)), 32);
+}

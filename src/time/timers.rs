@@ -93,6 +93,22 @@ pub(crate) struct Key {
     seq: u64,
 }
 
+// === impl Key ===
+
+impl Key {
+    /// The key of the timer with sequence number `seq` that [`Timers::insert`] put in `slot`.
+    #[inline]
+    pub(crate) fn new(slot: u32, seq: u64) -> Key {
+        Key { slot, seq }
+    }
+
+    /// The slot part: with the timer's sequence number, all a holder needs to keep.
+    #[inline]
+    pub(crate) fn slot(self) -> u32 {
+        self.slot
+    }
+}
+
 /// The pending timers of one driver.
 #[derive(Debug)]
 pub(crate) struct Timers {
