@@ -311,6 +311,7 @@ impl Timer {
     /// If this thread is not running the timer's executor right now: nobody would fire the
     /// timer, and the future would hang instead (a `Sleep` created on one executor and
     /// polled by another, or by a foreign `block_on`).
+    #[inline(always)]
     fn register(&mut self, cx: &mut Context<'_>) {
         let ours = CURRENT.with(|c| {
             c.borrow()

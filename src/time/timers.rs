@@ -48,9 +48,11 @@
 //!   ahead of the clock; `pop_expired` compares the earliest item of `due` with `now`.
 //! - Equal deadlines fire in **sequence-number order**, which is creation order:
 //!   `due` is kept sorted by `(deadline, seq)`. A redistribution usually fills it in creation
-//!   order, which is reversed rather than sorted; the radix sort is stable, so it keeps equal
-//!   deadlines in bucket order, usually creation order too; whatever is still out of order
-//!   after either (a timer first polled long after its creation) is sorted.
+//!   order, which is reversed rather than sorted; the radix sort writes `due`'s descending
+//!   order directly, equal deadlines in the reverse of bucket order, which is right when the
+//!   bucket was in creation order (noted while its entries are checked, so a bucket sorted
+//!   this way is neither reversed nor checked again); whatever is still out of order after
+//!   either (a timer first polled long after its creation) is sorted.
 //! - **Cancelling** ([`Timers::cancel`]) frees the slot at once and leaves the bucket item
 //!   behind as a *tombstone* (its slot no longer holds its sequence number). Tombstones are
 //!   dropped when a redistribution, a sort into `due` or a pop meets them, and `due` and
@@ -208,14 +210,19 @@ fn live(entries: &[Entry], item: &Item) -> bool {
         .is_some_and(|e| e.seq == item.seq)
 }
 
-/// Sorts `items` by their lowest `digits` digits, ascending and stably (an LSD radix sort,
-/// one counting pass per digit), using `scratch` as the second buffer.
-fn radix_sort(items: &mut Vec<Item>, scratch: &mut Vec<Item>, digits: usize) {
+/// Sorts `items` by their lowest `digits` digits into the order `due` keeps: descending, with
+/// items of equal digits in the reverse of their order in `items` (an LSD radix sort, one
+/// counting pass per digit, using `scratch` as the second buffer). For items in creation
+/// order that is exactly `(deadline, seq)` descending, with no reversal or check afterwards.
+fn radix_sort_desc(items: &mut Vec<Item>, scratch: &mut Vec<Item>, digits: usize) {
     let Some(first) = items.first() else {
         return;
     };
     let first = first.deadline;
     for k in 0..digits {
+        // Every pass but the last sorts ascending and stably; the last one reads the items
+        // backwards into descending digit order, which turns the whole order around.
+        let last = k + 1 == digits;
         let shift = k as u32 * DIGIT;
         let digit = |deadline: u64| (deadline >> shift) as usize & (SLOTS - 1);
         let mut next = [0u32; SLOTS];
@@ -223,12 +230,20 @@ fn radix_sort(items: &mut Vec<Item>, scratch: &mut Vec<Item>, digits: usize) {
             next[digit(item.deadline)] += 1;
         }
         if next[digit(first)] as usize == items.len() {
-            continue; // One value of this digit: nothing to move.
+            // One value of this digit: nothing to move, only to turn around at the end.
+            if last {
+                items.reverse();
+            }
+            continue;
         }
-        // `next[d]` becomes the position of the first item of digit `d`.
-        let mut below = 0;
-        for n in &mut next {
-            below += std::mem::replace(n, below);
+        // `next[d]` becomes the position of the first item of digit `d`: after all smaller
+        // digits (ascending) or all larger ones (descending, the last pass).
+        let mut before = 0;
+        let mut place = |n: &mut u32| before += std::mem::replace(n, before);
+        if last {
+            next.iter_mut().rev().for_each(&mut place);
+        } else {
+            next.iter_mut().for_each(&mut place);
         }
         scratch.clear();
         scratch.resize(
@@ -239,10 +254,15 @@ fn radix_sort(items: &mut Vec<Item>, scratch: &mut Vec<Item>, digits: usize) {
                 slot: 0,
             },
         );
-        for item in items.iter() {
+        let mut scatter = |item: &Item| {
             let pos = &mut next[digit(item.deadline)];
             scratch[*pos as usize] = *item;
             *pos += 1;
+        };
+        if last {
+            items.iter().rev().for_each(&mut scatter);
+        } else {
+            items.iter().for_each(&mut scatter);
         }
         std::mem::swap(items, scratch);
     }
@@ -389,6 +409,7 @@ impl Timers {
 
     /// Removes the earliest pending timer if its deadline is `<= now` and returns its waker.
     /// Call it in a loop to fire every expired timer in `(deadline, seq)` order.
+    #[inline(always)]
     pub(crate) fn pop_expired(&mut self, now: u64) -> Option<Waker> {
         if !self.fill_due() {
             return None;
@@ -571,32 +592,46 @@ impl Timers {
         // follow find the entries in cache (see the module docs).
         let entries = &self.entries;
         let before = items.len();
-        items.retain(|i| live(entries, i));
+        // Whether the live items are in creation order (sequence numbers ascending), noted
+        // on the way: then the radix sort below leaves them in firing order as they are.
+        let (mut in_creation_order, mut prev) = (true, 0);
+        items.retain(|i| {
+            let keep = live(entries, i);
+            if keep {
+                in_creation_order &= i.seq > prev;
+                prev = i.seq;
+            }
+            keep
+        });
         let dropped = before - items.len();
         self.tombstones -= dropped;
         self.items -= dropped;
         let level = b / SLOTS;
-        if (1..=RADIX_LEVELS).contains(&level) && items.len() > RADIX_MIN {
+        let sorted = if (1..=RADIX_LEVELS).contains(&level) && items.len() > RADIX_MIN {
             // The items of a level-`level` bucket differ from each other only in their
-            // `level` lowest digits: a radix sort on those orders them by deadline, and
-            // keeps equal deadlines in their order here, usually creation order.
-            radix_sort(&mut items, &mut self.due, level);
-            items.reverse();
+            // `level` lowest digits: a radix sort on those orders them by deadline, equal
+            // deadlines in the reverse of their order here, which is what `due` wants when
+            // that is creation order.
+            radix_sort_desc(&mut items, &mut self.due, level);
             std::mem::swap(&mut self.due, &mut items);
             items.clear();
+            in_creation_order
         } else {
             // `due` takes over the bucket's allocation; the bucket gets `due`'s empty one.
             std::mem::swap(&mut self.due, &mut items);
-        }
+            false
+        };
         if items.capacity() <= KEEP {
             self.buckets[b] = items;
         } else {
             self.recycle(items);
         }
         let due = &mut self.due;
-        // Items usually arrive in creation order; when their deadlines also ascend (a bucket
-        // of one deadline), that is the reverse of what `due` wants.
-        if due.is_sorted_by(|a, b| a.order() < b.order()) {
+        if sorted {
+            // Sorted by the radix sort above.
+        } else if due.is_sorted_by(|a, b| a.order() < b.order()) {
+            // Items usually arrive in creation order; when their deadlines also ascend (a
+            // bucket of one deadline), that is the reverse of what `due` wants.
             due.reverse();
         } else if !due.is_sorted_by(|a, b| a.order() > b.order()) {
             due.sort_unstable_by_key(|i| std::cmp::Reverse(i.order()));

@@ -257,10 +257,12 @@ proptest! {
         prop_assert_eq!(&*log.lock().unwrap(), &expected);
     }
 
-    /// `radix_sort` over `digits` digits is a stable sort by deadline for items that
-    /// share every higher digit.
+    /// `radix_sort_desc` over `digits` digits, for items that share every higher digit,
+    /// gives a stable sort by deadline reversed: descending, equal deadlines in the reverse
+    /// of their order before (with sequence numbers in that order, `(deadline, seq)`
+    /// descending, the order `due` keeps).
     #[test]
-    fn radix_sort_is_a_stable_sort_by_deadline(
+    fn radix_sort_desc_is_a_stable_sort_by_deadline_reversed(
         lows in proptest::collection::vec(0u64..1 << 16, 0..300),
         high in 0u64..1 << 40,
         digits in 1usize..=2,
@@ -277,7 +279,8 @@ proptest! {
             .collect();
         let mut expected = items.clone();
         expected.sort_by_key(|i| i.deadline);
-        radix_sort(&mut items, &mut Vec::new(), digits);
+        expected.reverse();
+        radix_sort_desc(&mut items, &mut Vec::new(), digits);
         let order = |v: &[Item]| v.iter().map(Item::order).collect::<Vec<_>>();
         prop_assert_eq!(order(&items), order(&expected));
     }
