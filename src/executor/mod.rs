@@ -38,8 +38,10 @@
 //! - **I1 layout.** A task is one arena cell holding `raw::TaskCell<F>`, `#[repr(C)]` with the
 //!   `Header` first, so a `NonNull<Header>` is also the cell's address. Only the header's
 //!   `vtable`, built for that same `F`, casts it back.
-//! - **I2 references.** `Header::refs` counts the owners of the allocation: the executor (from
-//!   spawn until it releases the task), the `JoinHandle` (until dropped), every `Waker`, every
+//! - **I2 references.** `Header::refs` counts the owners of the allocation: the owner side, once
+//!   for both the executor (from spawn until it releases the task, `RELEASED`) and the
+//!   `JoinHandle` (until dropped, `HANDLE`), whose presence the state bits track (owner thread,
+//!   I3) and whose reference goes with the second of the two to leave; every `Waker`; every
 //!   inject-queue entry. Whoever drops the last one frees the task, on any thread. Entries of the
 //!   local run queue own no reference (see I4). A borrowed waker (for a poll) owns none either.
 //! - **I3 owner thread.** The state bits, the join slot and the stage (future or output) are

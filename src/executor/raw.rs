@@ -36,9 +36,9 @@ const COUNT: u32 = REMOTE_QUEUED - 1;
 /// Must stay the first field of [`TaskCell`]; `#[repr(C)]` on `TaskCell` is load-bearing (I1).
 /// Fields marked "owner thread" may be touched only on the executor's thread (I3).
 pub(crate) struct Header {
-    /// Owners of the allocation in the low 31 bits: the executor's task list, the
-    /// `JoinHandle`, every `Waker` and every inject-queue entry (I2); and `REMOTE_QUEUED`.
-    /// Any thread.
+    /// Owners of the allocation in the low 31 bits: one for the owner side (the executor's
+    /// task list and the `JoinHandle` together), every `Waker` and every inject-queue entry
+    /// (I2); and `REMOTE_QUEUED`. Any thread.
     refs: AtomicU32,
     /// Where the task was spawned: an index into the executor's table of spawn locations
     /// (`Core::location`). Immutable.
@@ -85,8 +85,9 @@ struct TaskCell<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-/// Allocates a task holding `future` in the executor's arena, with two references: the
-/// executor's and the `JoinHandle`'s. Its live bit is set (the executor's task list).
+/// Allocates a task holding `future` in the executor's arena, with one reference: the owner
+/// side's, which the executor and the `JoinHandle` share (I2). Its live bit is set (the
+/// executor's task list).
 pub(crate) fn allocate<F>(
     arena: &Arena,
     future: F,
@@ -101,7 +102,7 @@ where
     let task = arena.alloc(vtable.class, vtable.layout);
     let cell = TaskCell {
         header: Header {
-            refs: AtomicU32::new(2),
+            refs: AtomicU32::new(1),
             location,
             state: State::new_spawned(id, named),
             vtable,

@@ -272,7 +272,7 @@ impl Core {
                     name,
                     state: header.state.describe(),
                     location: self.location(header),
-                    wakers: diag::wakers_of(refs, header.state.has_handle(), remote_queued),
+                    wakers: diag::wakers_of(refs, remote_queued),
                     join_waker,
                 });
             });
@@ -449,21 +449,26 @@ impl Core {
         }
     }
 
-    /// Removes a complete, unqueued task from the list and gives up the executor's reference.
+    /// Removes a complete, unqueued task from the list; gives up the owner side's reference if
+    /// the `JoinHandle` is gone too (else the handle's drop will).
     ///
     /// # Safety
     /// Owner thread; the task is complete, not queued, not yet released.
     pub(super) unsafe fn release(&self, task: NonNull<Header>) {
-        // SAFETY: the executor's reference keeps it alive until the drop_ref below (I2).
+        // SAFETY: the owner side's reference, held until the drop_ref below, keeps it alive
+        // (I2).
         let header = unsafe { task.as_ref() };
-        header.state.release();
+        let last_owner = header.state.release();
         // SAFETY: owner thread; alive (above) and live until now.
         unsafe { self.arena.release(task) };
         if header.state.is_named() {
             self.names.borrow_mut().remove(&header.id());
         }
-        // SAFETY: gives up the executor's reference (I2); may free the task.
-        unsafe { Header::drop_ref(task) };
+        if last_owner {
+            // SAFETY: the handle is gone and the executor lets go: the owner side gives up
+            // its reference (I2); may free the task.
+            unsafe { Header::drop_ref(task) };
+        }
     }
 
     /// The executor of a task, while it exists.

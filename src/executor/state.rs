@@ -84,6 +84,16 @@ pub(crate) struct Complete {
     pub(crate) release_now: bool,
 }
 
+/// What `JoinHandle::drop` must do.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct DropHandle {
+    /// The task is complete: drop its output, if the handle did not take it.
+    pub(crate) drop_output: bool,
+    /// The executor has released the task: the owner side's reference goes with the handle.
+    pub(crate) drop_owner_ref: bool,
+}
+
 /// What `JoinHandle::cancel` must do.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
@@ -213,16 +223,21 @@ impl State {
         self.set(s | RUNNING);
     }
 
-    /// The `JoinHandle` was dropped; returns whether the task is complete (so its output, if
-    /// still stored, must be dropped by the caller).
-    pub(crate) fn drop_handle(&self) -> bool {
+    /// The `JoinHandle` was dropped.
+    pub(crate) fn drop_handle(&self) -> DropHandle {
         let s = self.get();
+        debug_assert!(s & HANDLE != 0, "dropped a handle twice");
         self.set(s & !HANDLE);
-        s & COMPLETE != 0
+        DropHandle {
+            drop_output: s & COMPLETE != 0,
+            drop_owner_ref: s & RELEASED != 0,
+        }
     }
 
-    /// The executor gives up its reference (the task leaves the task list).
-    pub(crate) fn release(&self) {
+    /// The executor lets go of the task (it leaves the task list). Returns whether the
+    /// `JoinHandle` is gone too, so that the owner side's reference must be dropped now (I2).
+    #[must_use]
+    pub(crate) fn release(&self) -> bool {
         let s = self.get();
         debug_assert!(
             s & COMPLETE != 0 && s & (SCHEDULED | RUNNING | RELEASED) == 0,
@@ -230,6 +245,7 @@ impl State {
             s as u8
         );
         self.set(s | RELEASED);
+        s & HANDLE == 0
     }
 
     /// Executor shutdown: the run queue is being discarded, so forget `SCHEDULED`.
@@ -239,10 +255,6 @@ impl State {
 
     pub(crate) fn is_complete(&self) -> bool {
         self.get() & COMPLETE != 0
-    }
-
-    pub(crate) fn has_handle(&self) -> bool {
-        self.get() & HANDLE != 0
     }
 
     pub(crate) fn is_named(&self) -> bool {
@@ -289,9 +301,29 @@ mod tests {
         let c = s.complete();
         assert!(c.keep_output && !c.release_now);
         assert_eq!(s.start_poll(), StartPoll::Release);
-        s.release();
+        assert!(!s.release(), "the handle still shares the owner side's reference");
         assert_eq!(s.wake(), Wake::Nothing);
         assert_eq!(s.id(), TaskId(7), "transitions keep the id");
+    }
+
+    #[test]
+    fn the_owner_reference_goes_with_the_second_of_executor_and_handle() {
+        // Handle first: the executor's release drops the reference.
+        let s = State::new_spawned(TaskId(1), false);
+        let d = s.drop_handle();
+        assert!(!d.drop_output && !d.drop_owner_ref);
+        assert_eq!(s.start_poll(), StartPoll::Poll);
+        let c = s.complete();
+        assert!(!c.keep_output && c.release_now);
+        assert!(s.release());
+        // Executor first: the handle's drop does, and drops the output it left.
+        let s = State::new_spawned(TaskId(2), false);
+        assert_eq!(s.start_poll(), StartPoll::Poll);
+        let c = s.complete();
+        assert!(c.keep_output && c.release_now);
+        assert!(!s.release());
+        let d = s.drop_handle();
+        assert!(d.drop_output && d.drop_owner_ref);
     }
 
     #[test]

@@ -188,12 +188,16 @@ impl<T> Drop for JoinHandle<T> {
         // Owner thread (I3); see `poll`.
         let waker = header.join.take();
         drop(waker);
-        if header.state.drop_handle() {
+        let dropped = header.state.drop_handle();
+        if dropped.drop_output {
             // SAFETY: owner thread, complete: an output not yet taken is dropped here (I5).
             unsafe { Header::drop_stage(self.task) };
         }
-        // SAFETY: gives up the handle's own reference (I2).
-        unsafe { Header::drop_ref(self.task) };
+        if dropped.drop_owner_ref {
+            // SAFETY: the executor has let go and the handle goes now: the owner side gives
+            // up its reference (I2); may free the task.
+            unsafe { Header::drop_ref(self.task) };
+        }
     }
 }
 
