@@ -331,3 +331,51 @@ fn the_owner_reference_goes_with_the_last_of_executor_and_handle() {
     assert!(handle.is_finished(), "cancelled at shutdown");
     drop(handle);
 }
+
+/// Waker references dropped on the owner thread are deferred (I2), 255 at most at a time:
+/// a task that drops thousands of them, and one dropped after its release, still frees its
+/// cell exactly when the last holder goes, and a task dump counts its wakers right.
+#[test]
+fn deferred_waker_drops_free_the_cell_exactly_once() {
+    let ex = Executor::new();
+    let cells = |ex: &Executor| ex.core.arena.usage().1;
+    let (tx, rx) = mpsc::channel();
+    let mut polls = 0;
+    let handle = ex.spawn(std::future::poll_fn(move |cx: &mut Context<'_>| {
+        polls += 1;
+        for _ in 0..1000 {
+            drop(cx.waker().clone()); // deferred, flushed every 256
+        }
+        match polls {
+            1 => {
+                let waker = cx.waker().clone();
+                waker.wake(); // woken and dropped by value: deferred too
+                Poll::Pending
+            }
+            2 => {
+                tx.send(cx.waker().clone()).unwrap(); // the test keeps this one
+                Poll::Pending
+            }
+            _ => Poll::Ready(7u8),
+        }
+    }));
+    ex.run_until_stalled();
+    let kept = rx.recv().unwrap();
+    let mut wakers = Vec::new();
+    ex.core.for_each_task(|task| wakers.push(task.wakers));
+    assert_eq!(wakers, [1], "the kept one; none of the 2000 dropped ones");
+    kept.wake_by_ref();
+    ex.run_until_stalled(); // the third poll completes it
+    assert!(handle.is_finished());
+    assert_eq!(cells(&ex), 1, "the handle and the kept waker hold it");
+    // Dropped on the owner thread with the executor running, after the release: the handle
+    // still holds the owner side's reference, so this one is deferred to the handle's drop.
+    ex.block_on(async move { drop(kept) });
+    assert_eq!(cells(&ex), 1);
+    assert_eq!(ex.block_on(handle).unwrap(), 7);
+    assert_eq!(
+        cells(&ex),
+        0,
+        "the handle's drop took the deferred references with it"
+    );
+}

@@ -7,8 +7,9 @@
 //!
 //! # Never a false deadlock report
 //! A task's references are the owner side's (the executor and its handle share one), an
-//! inject entry's, and one per `Waker` clone (I2). So `refs - owner - inject` is exactly the
-//! number of wakers
+//! inject entry's, one per `Waker` clone, and those of wakers dropped on the owner thread whose
+//! decrement is deferred (I2, counted in the state word). So `refs - owner - inject - deferred`
+//! is exactly the number of wakers
 //! that exist for it. If that number is larger than the wakers greenloop's own primitives and
 //! join slots hold, someone else holds one — async-io's reactor, a channel fed by another
 //! thread, a `gather`'s child waker, any foreign future — and may wake the task: no report.
@@ -350,7 +351,7 @@ pub(crate) fn find_deadlock(core: &Core, main: &Arc<MainWake>) -> Option<Deadloc
 }
 
 /// How many wakers exist for a live task (one the executor has not released), from its
-/// reference count (I2): all but the owner side's and an inject entry's.
-pub(crate) fn wakers_of(refs: usize, remote_queued: bool) -> usize {
-    refs.saturating_sub(1 + usize::from(remote_queued))
+/// reference count (I2): all but the owner side's, the deferred ones and an inject entry's.
+pub(crate) fn wakers_of(refs: usize, deferred: usize, remote_queued: bool) -> usize {
+    refs.saturating_sub(1 + deferred + usize::from(remote_queued))
 }

@@ -44,6 +44,12 @@
 //!   I3) and whose reference goes with the second of the two to leave; every `Waker`; every
 //!   inject-queue entry. Whoever drops the last one frees the task, on any thread. Entries of the
 //!   local run queue own no reference (see I4). A borrowed waker (for a poll) owns none either.
+//!   A waker dropped (or consumed by a wake) on the owner thread, with the executor running
+//!   and the owner side's reference held, is not taken off `refs` at once: the state word
+//!   counts it (up to 255, then all go at once), and whichever of executor and handle leaves
+//!   last takes the count off with the owner side's reference, in one step. While the count is
+//!   nonzero, `refs` still holds the owner side's reference, so no other thread's drop can
+//!   reach zero: deferring only keeps a task alive longer, never shorter.
 //! - **I3 owner thread.** The state bits, the join slot and the stage (future or output) are
 //!   touched only on the executor's thread, and so are the `Cell`s of the arena and its page
 //!   headers. Other threads touch only `refs` (an atomic, with the remote-queued bit) and read

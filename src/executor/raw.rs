@@ -37,8 +37,9 @@ const COUNT: u32 = REMOTE_QUEUED - 1;
 /// Fields marked "owner thread" may be touched only on the executor's thread (I3).
 pub(crate) struct Header {
     /// Owners of the allocation in the low 31 bits: one for the owner side (the executor's
-    /// task list and the `JoinHandle` together), every `Waker` and every inject-queue entry
-    /// (I2); and `REMOTE_QUEUED`. Any thread.
+    /// task list and the `JoinHandle` together), every `Waker` and every inject-queue entry,
+    /// and the waker references dropped on the owner thread but deferred (I2, counted in the
+    /// state word); and `REMOTE_QUEUED`. Any thread.
     refs: AtomicU32,
     /// Where the task was spawned: an index into the executor's table of spawn locations
     /// (`Core::location`). Immutable.
@@ -227,14 +228,29 @@ impl Header {
     ///
     /// # Safety
     /// The caller owns the reference it gives up.
+    #[inline]
     pub(crate) unsafe fn drop_ref(this: NonNull<Header>) {
+        // SAFETY: per the caller.
+        unsafe { Header::drop_refs(this, 1) }
+    }
+
+    /// Drops `n` references at once (the deferred ones, I2) and frees the task if they were
+    /// the last. Any thread.
+    ///
+    /// # Safety
+    /// The caller owns the `n` references it gives up.
+    pub(crate) unsafe fn drop_refs(this: NonNull<Header>, n: u32) {
         // SAFETY: the caller owns a reference, so the task is alive (I2).
         let header = unsafe { this.as_ref() };
-        let before = header.refs.fetch_sub(1, Ordering::Release);
-        if before & COUNT != 1 {
+        let before = header.refs.fetch_sub(n, Ordering::Release);
+        if before & COUNT != n {
+            debug_assert!(
+                before & COUNT > n,
+                "dropped more references than there were"
+            );
             return;
         }
-        debug_assert_eq!(before, 1, "freed a task that is still in the inject queue");
+        debug_assert_eq!(before, n, "freed a task that is still in the inject queue");
         // Pairs with the Release above in every other thread's drop_ref, as in `Arc::drop`:
         // their accesses to the task happen before the free.
         fence(Ordering::Acquire);

@@ -272,7 +272,7 @@ impl Core {
                     name,
                     state: header.state.describe(),
                     location: self.location(header),
-                    wakers: diag::wakers_of(refs, remote_queued),
+                    wakers: diag::wakers_of(refs, header.state.deferred(), remote_queued),
                     join_waker,
                 });
             });
@@ -449,25 +449,48 @@ impl Core {
         }
     }
 
-    /// Removes a complete, unqueued task from the list; gives up the owner side's reference if
-    /// the `JoinHandle` is gone too (else the handle's drop will).
+    /// Removes a complete, unqueued task from the list; if the `JoinHandle` is gone too, gives
+    /// up the owner side's reference and the deferred ones (else the handle's drop will).
     ///
     /// # Safety
     /// Owner thread; the task is complete, not queued, not yet released.
     pub(super) unsafe fn release(&self, task: NonNull<Header>) {
-        // SAFETY: the owner side's reference, held until the drop_ref below, keeps it alive
+        // SAFETY: the owner side's reference, held until the drop_refs below, keeps it alive
         // (I2).
         let header = unsafe { task.as_ref() };
-        let last_owner = header.state.release();
+        let release = header.state.release();
         // SAFETY: owner thread; alive (above) and live until now.
         unsafe { self.arena.release(task) };
         if header.state.is_named() {
             self.names.borrow_mut().remove(&header.id());
         }
-        if last_owner {
-            // SAFETY: the handle is gone and the executor lets go: the owner side gives up
-            // its reference (I2); may free the task.
-            unsafe { Header::drop_ref(task) };
+        if release.drop_refs > 0 {
+            // SAFETY: the handle is gone and the executor lets go: the owner side's reference
+            // and the deferred ones are the executor's to give up (I2); may free the task.
+            unsafe { Header::drop_refs(task, release.drop_refs) };
+        }
+    }
+
+    /// Gives up a task waker's reference, on the owner thread with this executor running (I8):
+    /// while the executor or the handle holds the owner side's reference, by counting it in
+    /// the state word instead of an atomic decrement (I2).
+    ///
+    /// # Safety
+    /// Owner thread, this executor running; the task is this executor's and the caller owns
+    /// the reference it gives up.
+    #[inline]
+    pub(crate) unsafe fn drop_waker_ref(&self, task: NonNull<Header>) {
+        // SAFETY: alive: the caller's reference (I2); owner thread (I3).
+        let header = unsafe { task.as_ref() };
+        let drop_now = if header.state.owner_ref_held() {
+            header.state.defer_drop()
+        } else {
+            1
+        };
+        if drop_now > 0 {
+            // SAFETY: the caller's reference (and any deferred ones taken with it); a
+            // deferred flush never frees: the owner side's reference is still counted.
+            unsafe { Header::drop_refs(task, drop_now) };
         }
     }
 

@@ -2,8 +2,9 @@
 //!
 //! The state bits are read and written only on the executor's own thread (invariant I3 in
 //! `executor/mod.rs`). Wakes from other threads never touch them; they go through the inject
-//! queue and are applied here by the owner thread. They share one word with the task's id
-//! (bits 8..64), which never changes and which any thread may read: so the word is an
+//! queue and are applied here by the owner thread. They share one word with the count of
+//! deferred waker references (bits 8..16, owner thread too, I2) and the task's id
+//! (bits 16..64), which never changes and which any thread may read: so the word is an
 //! `AtomicU64` used with plain loads and stores (no read-modify-write; on x86 the same
 //! instructions as a `Cell`).
 //!
@@ -34,8 +35,13 @@ const RELEASED: u64 = 1 << 6;
 /// The task has a name in the executor's name table.
 const NAMED: u64 = 1 << 7;
 
+/// Waker references dropped on the owner thread but still counted in `Header::refs`, in bits
+/// 8..16 (I2): see [`State::defer_drop`].
+const DEFERRED_SHIFT: u32 = 8;
+/// The most references the deferred count holds; the next drop takes them all off at once.
+const DEFERRED_MAX: u64 = 0xff;
 /// Where the id starts in the word.
-const ID_SHIFT: u32 = 8;
+const ID_SHIFT: u32 = 16;
 
 /// A task's state bits (owner thread only) and its id (immutable).
 #[derive(Debug)]
@@ -84,14 +90,24 @@ pub(crate) struct Complete {
     pub(crate) release_now: bool,
 }
 
+/// What the executor must do as it releases a task.
+#[must_use]
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Release {
+    /// References to take off `Header::refs` now: if the `JoinHandle` is gone too, the owner
+    /// side's and the deferred ones (I2).
+    pub(crate) drop_refs: u32,
+}
+
 /// What `JoinHandle::drop` must do.
 #[must_use]
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct DropHandle {
     /// The task is complete: drop its output, if the handle did not take it.
     pub(crate) drop_output: bool,
-    /// The executor has released the task: the owner side's reference goes with the handle.
-    pub(crate) drop_owner_ref: bool,
+    /// References to take off `Header::refs` now: if the executor has released the task, the
+    /// owner side's and the deferred ones, which go with the handle (I2).
+    pub(crate) drop_refs: u32,
 }
 
 /// What `JoinHandle::cancel` must do.
@@ -223,29 +239,71 @@ impl State {
         self.set(s | RUNNING);
     }
 
-    /// The `JoinHandle` was dropped.
+    /// The `JoinHandle` was dropped. If the executor has released the task, the owner side's
+    /// reference goes now, and the deferred ones with it (I2).
     pub(crate) fn drop_handle(&self) -> DropHandle {
         let s = self.get();
         debug_assert!(s & HANDLE != 0, "dropped a handle twice");
-        self.set(s & !HANDLE);
         DropHandle {
             drop_output: s & COMPLETE != 0,
-            drop_owner_ref: s & RELEASED != 0,
+            drop_refs: self.last_owner_leaves(s & !HANDLE, s & RELEASED != 0),
         }
     }
 
-    /// The executor lets go of the task (it leaves the task list). Returns whether the
-    /// `JoinHandle` is gone too, so that the owner side's reference must be dropped now (I2).
-    #[must_use]
-    pub(crate) fn release(&self) -> bool {
+    /// The executor lets go of the task (it leaves the task list). If the `JoinHandle` is
+    /// gone too, the owner side's reference goes now, and the deferred ones with it (I2).
+    pub(crate) fn release(&self) -> Release {
         let s = self.get();
         debug_assert!(
             s & COMPLETE != 0 && s & (SCHEDULED | RUNNING | RELEASED) == 0,
             "released a task that was not complete, or still queued: {:#010b}",
             s as u8
         );
-        self.set(s | RELEASED);
-        s & HANDLE == 0
+        let s = s | RELEASED;
+        Release {
+            drop_refs: self.last_owner_leaves(s, s & HANDLE == 0),
+        }
+    }
+
+    /// Writes `s`; if `last` (the owner side's reference goes), also clears the deferred
+    /// count and returns it plus one: the references to take off `Header::refs` (I2).
+    fn last_owner_leaves(&self, s: u64, last: bool) -> u32 {
+        if !last {
+            self.set(s);
+            return 0;
+        }
+        self.set(s & !(DEFERRED_MAX << DEFERRED_SHIFT));
+        ((s >> DEFERRED_SHIFT) & DEFERRED_MAX) as u32 + 1
+    }
+
+    /// Whether the owner side's reference is still held: by the executor (not yet
+    /// `RELEASED`) or by the `JoinHandle`.
+    pub(crate) fn owner_ref_held(&self) -> bool {
+        let s = self.get();
+        s & RELEASED == 0 || s & HANDLE != 0
+    }
+
+    /// A waker reference is dropped on the owner thread, with the executor running, while the
+    /// owner side's reference is held: instead of an atomic decrement of `Header::refs`, count
+    /// it here (I2); whichever of executor and handle leaves last takes the count off with
+    /// its own reference. Returns how many references the caller must take off `refs` now:
+    /// none, or, when the count is full, all of them and this one.
+    pub(crate) fn defer_drop(&self) -> u32 {
+        let s = self.get();
+        debug_assert!(self.owner_ref_held(), "a drop deferred past the owner side");
+        let deferred = (s >> DEFERRED_SHIFT) & DEFERRED_MAX;
+        if deferred < DEFERRED_MAX {
+            self.set(s + (1 << DEFERRED_SHIFT));
+            0
+        } else {
+            self.set(s & !(DEFERRED_MAX << DEFERRED_SHIFT));
+            (DEFERRED_MAX + 1) as u32
+        }
+    }
+
+    /// How many waker references are deferred (for diagnostics).
+    pub(crate) fn deferred(&self) -> usize {
+        ((self.get() >> DEFERRED_SHIFT) & DEFERRED_MAX) as usize
     }
 
     /// Executor shutdown: the run queue is being discarded, so forget `SCHEDULED`.
@@ -301,7 +359,11 @@ mod tests {
         let c = s.complete();
         assert!(c.keep_output && !c.release_now);
         assert_eq!(s.start_poll(), StartPoll::Release);
-        assert!(!s.release(), "the handle still shares the owner side's reference");
+        assert_eq!(
+            s.release().drop_refs,
+            0,
+            "the handle still shares the owner side's reference"
+        );
         assert_eq!(s.wake(), Wake::Nothing);
         assert_eq!(s.id(), TaskId(7), "transitions keep the id");
     }
@@ -311,19 +373,25 @@ mod tests {
         // Handle first: the executor's release drops the reference.
         let s = State::new_spawned(TaskId(1), false);
         let d = s.drop_handle();
-        assert!(!d.drop_output && !d.drop_owner_ref);
+        assert!(!d.drop_output && d.drop_refs == 0);
         assert_eq!(s.start_poll(), StartPoll::Poll);
         let c = s.complete();
         assert!(!c.keep_output && c.release_now);
-        assert!(s.release());
+        assert_eq!(s.release().drop_refs, 1);
         // Executor first: the handle's drop does, and drops the output it left.
         let s = State::new_spawned(TaskId(2), false);
         assert_eq!(s.start_poll(), StartPoll::Poll);
         let c = s.complete();
         assert!(c.keep_output && c.release_now);
-        assert!(!s.release());
+        assert_eq!(s.release().drop_refs, 0);
+        assert_eq!(
+            s.defer_drop(),
+            0,
+            "the handle still holds the owner side's reference"
+        );
         let d = s.drop_handle();
-        assert!(d.drop_output && d.drop_owner_ref);
+        assert!(d.drop_output);
+        assert_eq!(d.drop_refs, 2, "the owner side's and the deferred waker's");
     }
 
     #[test]

@@ -193,10 +193,10 @@ impl<T> Drop for JoinHandle<T> {
             // SAFETY: owner thread, complete: an output not yet taken is dropped here (I5).
             unsafe { Header::drop_stage(self.task) };
         }
-        if dropped.drop_owner_ref {
+        if dropped.drop_refs > 0 {
             // SAFETY: the executor has let go and the handle goes now: the owner side gives
-            // up its reference (I2); may free the task.
-            unsafe { Header::drop_ref(self.task) };
+            // up its reference and the deferred ones (I2); may free the task.
+            unsafe { Header::drop_refs(self.task, dropped.drop_refs) };
         }
     }
 }

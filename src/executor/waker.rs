@@ -4,8 +4,10 @@
 //! removes one (I2); both are atomic because a `Waker` may be cloned or dropped on any thread.
 //! Waking takes one of two paths:
 //! - **local**: this thread is running the task's executor right now (I8), so the state word
-//!   and the run queue may be touched directly: no lock, no atomic read-modify-write (a
-//!   consumed waker then gives up its reference: one atomic decrement);
+//!   and the run queue may be touched directly: no lock, no atomic read-modify-write. A
+//!   waker consumed or dropped here gives up its reference without one either, while the
+//!   owner side's reference is held: the drop is counted in the state word and taken off the
+//!   reference count with that reference (I2);
 //! - **remote**: anything else (another thread, or this thread while the executor is idle):
 //!   the task goes to the inject queue and the executor's thread is unparked (I9).
 use std::mem::ManuallyDrop;
@@ -106,10 +108,30 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn wake(data: *const ()) {
-    // SAFETY: an owned waker holds a reference (I2), used here and then given up.
-    unsafe { schedule(header(data)) };
-    // SAFETY: this consumes the waker's own reference.
-    unsafe { Header::drop_ref(header(data)) };
+    let task = header(data);
+    let handled_locally = context::with_core(|core| {
+        // SAFETY: the waker's reference keeps the task, its page and `Shared` alive (I2,
+        // I13, I14).
+        let shared = unsafe { Header::shared(task) };
+        match core {
+            // I8: the executor entered on this thread is the task's own executor.
+            Some(core) if core.owns(shared) => {
+                // SAFETY: I8 proves we are on the owner thread with the executor running; the
+                // waker's reference keeps the task alive for the wake (I2).
+                unsafe { core.wake_local(task) };
+                // SAFETY: as above; then the waker's reference goes.
+                unsafe { core.drop_waker_ref(task) };
+                true
+            }
+            _ => false,
+        }
+    });
+    if !handled_locally {
+        // SAFETY: an owned waker holds a reference (I2), used here and then given up.
+        unsafe { super::run_queue::wake_remote(task) };
+        // SAFETY: this consumes the waker's own reference.
+        unsafe { Header::drop_ref(task) };
+    }
 }
 
 unsafe fn wake_by_ref(data: *const ()) {
@@ -118,6 +140,22 @@ unsafe fn wake_by_ref(data: *const ()) {
 }
 
 unsafe fn drop_waker(data: *const ()) {
-    // SAFETY: an owned waker gives up its reference (I2).
-    unsafe { Header::drop_ref(header(data)) };
+    let task = header(data);
+    let handled_locally = context::with_core(|core| {
+        // SAFETY: the waker's reference keeps the task, its page and `Shared` alive (I2,
+        // I13, I14).
+        let shared = unsafe { Header::shared(task) };
+        match core {
+            Some(core) if core.owns(shared) => {
+                // SAFETY: owner thread with the executor running (I8); the waker's reference.
+                unsafe { core.drop_waker_ref(task) };
+                true
+            }
+            _ => false,
+        }
+    });
+    if !handled_locally {
+        // SAFETY: an owned waker gives up its reference (I2).
+        unsafe { Header::drop_ref(task) };
+    }
 }
