@@ -70,26 +70,41 @@ pub(crate) unsafe fn from_task(task: NonNull<Header>) -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(task.as_ptr().cast(), &VTABLE)) }
 }
 
-/// Makes the task ready. Borrows the caller's reference.
+/// Calls `f` with the executor running on this thread if it is `task`'s own (I8): then the
+/// task's state and the run queue are `f`'s to touch. Returns whether it was.
 ///
 /// # Safety
-/// The caller holds or borrows a reference to `task` (I2).
-pub(crate) unsafe fn schedule(task: NonNull<Header>) {
-    let handled_locally = context::with_core(|core| {
+/// The caller holds or borrows a reference to `task` (I2) for the whole call.
+#[inline]
+unsafe fn on_owner<F: FnOnce(&super::Core)>(task: NonNull<Header>, f: F) -> bool {
+    context::with_core(|core| {
         // SAFETY: the caller's reference keeps the task, so its page and `Shared`, alive (I2,
         // I13, I14).
         let shared = unsafe { Header::shared(task) };
         match core {
             // I8: the executor entered on this thread is the task's own executor.
             Some(core) if core.owns(shared) => {
-                // SAFETY: I8 proves we are on the owner thread with the executor running.
-                unsafe { core.wake_local(task) };
+                f(core);
                 true
             }
             _ => false,
         }
-    });
-    if !handled_locally {
+    })
+}
+
+/// Makes the task ready. Borrows the caller's reference.
+///
+/// # Safety
+/// The caller holds or borrows a reference to `task` (I2).
+pub(crate) unsafe fn schedule(task: NonNull<Header>) {
+    let wake_here = |core: &super::Core| {
+        // SAFETY: `on_owner` calls this on the owner thread with the executor running (I8);
+        // the caller's reference keeps the task alive.
+        unsafe { core.wake_local(task) }
+    };
+    // SAFETY: the caller's reference, for the whole call.
+    let local = unsafe { on_owner(task, wake_here) };
+    if !local {
         // SAFETY: the caller's reference keeps the task alive for the call (I2).
         unsafe { super::run_queue::wake_remote(task) };
     }
@@ -109,24 +124,16 @@ unsafe fn clone(data: *const ()) -> RawWaker {
 
 unsafe fn wake(data: *const ()) {
     let task = header(data);
-    let handled_locally = context::with_core(|core| {
-        // SAFETY: the waker's reference keeps the task, its page and `Shared` alive (I2,
-        // I13, I14).
-        let shared = unsafe { Header::shared(task) };
-        match core {
-            // I8: the executor entered on this thread is the task's own executor.
-            Some(core) if core.owns(shared) => {
-                // SAFETY: I8 proves we are on the owner thread with the executor running; the
-                // waker's reference keeps the task alive for the wake (I2).
-                unsafe { core.wake_local(task) };
-                // SAFETY: as above; then the waker's reference goes.
-                unsafe { core.drop_waker_ref(task) };
-                true
-            }
-            _ => false,
-        }
-    });
-    if !handled_locally {
+    let wake_here = |core: &super::Core| {
+        // SAFETY: `on_owner` calls this on the owner thread with the executor running (I8);
+        // the waker's reference keeps the task alive for the wake (I2)...
+        unsafe { core.wake_local(task) };
+        // SAFETY: ...and then goes, given up on that same thread (I8).
+        unsafe { core.drop_waker_ref(task) };
+    };
+    // SAFETY: an owned waker holds a reference (I2) for the whole call.
+    let local = unsafe { on_owner(task, wake_here) };
+    if !local {
         // SAFETY: an owned waker holds a reference (I2), used here and then given up.
         unsafe { super::run_queue::wake_remote(task) };
         // SAFETY: this consumes the waker's own reference.
@@ -141,20 +148,14 @@ unsafe fn wake_by_ref(data: *const ()) {
 
 unsafe fn drop_waker(data: *const ()) {
     let task = header(data);
-    let handled_locally = context::with_core(|core| {
-        // SAFETY: the waker's reference keeps the task, its page and `Shared` alive (I2,
-        // I13, I14).
-        let shared = unsafe { Header::shared(task) };
-        match core {
-            Some(core) if core.owns(shared) => {
-                // SAFETY: owner thread with the executor running (I8); the waker's reference.
-                unsafe { core.drop_waker_ref(task) };
-                true
-            }
-            _ => false,
-        }
-    });
-    if !handled_locally {
+    let drop_here = |core: &super::Core| {
+        // SAFETY: `on_owner` calls this on the owner thread with the executor running (I8);
+        // the waker's reference goes.
+        unsafe { core.drop_waker_ref(task) }
+    };
+    // SAFETY: an owned waker holds a reference (I2) for the whole call.
+    let local = unsafe { on_owner(task, drop_here) };
+    if !local {
         // SAFETY: an owned waker gives up its reference (I2).
         unsafe { Header::drop_ref(task) };
     }
