@@ -50,13 +50,22 @@ impl Drop for Enter {
     }
 }
 
-/// Calls `f` with the executor running on this thread, if any.
-pub(crate) fn with_core<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
+/// The executor running on this thread, if any.
+///
+/// The pointer is valid for as long as the caller does not return to that executor: the code
+/// that entered it holds it borrowed below the caller on this thread's stack (I8).
+#[inline]
+pub(crate) fn current() -> Option<std::ptr::NonNull<Core>> {
     // `try_with`: wakers can run during thread-local destruction; they then take the remote path.
     let core = CURRENT.try_with(Cell::get).unwrap_or(ptr::null());
+    std::ptr::NonNull::new(core.cast_mut())
+}
+
+/// Calls `f` with the executor running on this thread, if any.
+pub(crate) fn with_core<R>(f: impl FnOnce(Option<&Core>) -> R) -> R {
     // SAFETY: CURRENT is non-null only between `enter` and the drop of its guard, and the
     // guard's owner borrows the executor for that whole time, so the Core is alive (I8).
     #[allow(unsafe_code)]
-    let core = unsafe { core.as_ref() };
+    let core = current().map(|core| unsafe { core.as_ref() });
     f(core)
 }
