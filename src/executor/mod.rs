@@ -673,9 +673,23 @@ impl fmt::Debug for Executor {
 
 impl Drop for Executor {
     /// Drops every task's future (cancellation: their destructors run), then frees what no
-    /// waker or handle still holds (I10).
+    /// waker or handle still holds (I10). Dropped by a future's destructor that a
+    /// `JoinHandle::cancel` runs, it leaves that to the cancel, which finishes first.
     fn drop(&mut self) {
         let core = &*self.core;
+        if core.cancels.get() > 0 {
+            // The cancel holds the `Core` alive (`CancelGuard`) and shuts it down when done.
+            core.shutdown_deferred.set(true);
+            return;
+        }
+        core.shut_down();
+    }
+}
+
+impl Core {
+    /// The executor's shutdown: see `Executor::drop`.
+    pub(super) fn shut_down(&self) {
+        let core = self;
         let _enter = context::enter_for_drop(core);
         // Runs even if something below unwinds, so that I9 and I10 hold regardless.
         let _close = CloseOnDrop(core);
@@ -710,8 +724,10 @@ impl Drop for Executor {
                     // SAFETY: complete and, after `unschedule`, not queued (I4).
                     unsafe { core.release(task) };
                 } else {
-                    // SAFETY: not RUNNING: no tick runs during drop, and a cancel in progress
-                    // holds RUNNING, so a re-entrant visit goes to the branch above (I6).
+                    // SAFETY: not RUNNING: no tick runs during the shutdown, nor does it start
+                    // while a `JoinHandle::cancel` is under way (`Executor::drop` leaves it to
+                    // the cancel), and a cancel started from a destructor below finishes
+                    // before this loop goes on (I6).
                     unsafe { core.cancel(task) };
                 }
             }
@@ -797,6 +813,8 @@ impl ExecutorBuilder {
             woken: Cell::new(0),
             inject: RefCell::new(Vec::new()),
             active: Cell::new(false),
+            cancels: Cell::new(0),
+            shutdown_deferred: Cell::new(false),
             time: Driver::new(self.virtual_clock),
             tracer: None,
         });

@@ -50,6 +50,11 @@ pub(crate) struct Core {
     pub(super) inject: RefCell<Vec<Inject>>,
     /// Whether the executor is running on its thread right now (entered).
     pub(super) active: Cell<bool>,
+    /// `JoinHandle::cancel` calls under way (they drop futures, whose destructors run any
+    /// code, from outside the executor too), and whether the `Executor` was dropped by one of
+    /// them meanwhile: its shutdown then waits for the last to finish (I10).
+    pub(super) cancels: Cell<u32>,
+    pub(super) shutdown_deferred: Cell<bool>,
     /// Timers and the clock (real or virtual), shared with every `Sleep`.
     pub(super) time: Rc<Driver>,
     /// The scheduler trace, when enabled.
@@ -313,6 +318,7 @@ impl Core {
         match header.state.start_poll() {
             // SAFETY: complete and no longer queued: the executor may release it (I4).
             StartPoll::Release => unsafe { self.release(task) },
+            StartPoll::Skip => {}
             StartPoll::Poll => {
                 self.trace(|| trace::TraceKind::Poll(Some(header.id())));
                 self.current.set(Some(task));

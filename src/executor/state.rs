@@ -65,6 +65,8 @@ pub(crate) enum StartPoll {
     Poll,
     /// The task was cancelled while queued: release the executor's reference.
     Release,
+    /// Nothing: a cancel is dropping the future right now (see `start_poll`).
+    Skip,
 }
 
 /// What the tick must do after a poll returned `Pending`.
@@ -170,13 +172,18 @@ impl State {
             s as u8
         );
         debug_assert!(
-            s & (RUNNING | RELEASED) == 0,
-            "popped a running or released task: {:#010b}",
+            s & RELEASED == 0,
+            "popped a released task: {:#010b}",
             s as u8
         );
         if s & COMPLETE != 0 {
             self.set(s & !SCHEDULED);
             StartPoll::Release
+        } else if s & RUNNING != 0 {
+            // A `JoinHandle::cancel` is dropping the future, and its destructor ran a tick: the
+            // cancel completes the task, and releases it since it is no longer queued.
+            self.set(s & !SCHEDULED);
+            StartPoll::Skip
         } else {
             self.set((s & !SCHEDULED) | RUNNING);
             StartPoll::Poll

@@ -119,6 +119,9 @@ impl<T> JoinHandle<T> {
                 // The task is not complete, so its executor is alive (I10).
                 debug_assert!(core.is_some(), "an unfinished task outlived its executor");
                 if let Some(core) = core {
+                    // The future's destructor may drop the executor: the guard keeps the
+                    // `Core` alive and runs the shutdown once the cancel is done (I10).
+                    let _guard = CancelGuard::new(core);
                     // SAFETY: owner thread; not RUNNING and not COMPLETE (checked by
                     // `State::cancel`, I6); the handle's reference keeps the task alive.
                     unsafe { core.cancel(self.task) };
@@ -208,6 +211,37 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .field("id", &header.id())
             .field("state", &header.state.describe())
             .finish()
+    }
+}
+
+/// Held by `JoinHandle::cancel` while it drops a future, whose destructor may drop the
+/// executor (from host code, where nothing borrows it): keeps the `Core` alive, and runs the
+/// shutdown that `Executor::drop` left to it once the last cancel is done (I10).
+struct CancelGuard {
+    core: Rc<Core>,
+}
+
+impl CancelGuard {
+    fn new(core: &Core) -> CancelGuard {
+        let ptr: *const Core = core;
+        // SAFETY: a `Core` found through `Core::of` is its executor's `Rc<Core>` allocation
+        // (`Shared::owner_core` is `Rc::as_ptr` of it, I9), alive now. This `Rc` is borrowed
+        // (never dropped); its clone, one more strong count, keeps the `Core` alive until
+        // this guard drops.
+        let executors = std::mem::ManuallyDrop::new(unsafe { Rc::from_raw(ptr) });
+        let core = Rc::clone(&executors);
+        core.cancels.set(core.cancels.get() + 1);
+        CancelGuard { core }
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        let core = &self.core;
+        core.cancels.set(core.cancels.get() - 1);
+        if core.cancels.get() == 0 && core.shutdown_deferred.replace(false) {
+            core.shut_down();
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! The executor's contract: scheduling order (event traces), join handles, panics,
 //! cancellation, shutdown, host-loop embedding, and wakes from other threads.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -809,7 +809,7 @@ fn a_run_future_on_a_virtual_clock_jumps_time_when_idle() {
 // === regressions from the review of the unsafe core (issue 2) ===
 
 /// Where a task finds its own handle.
-type HandleSlot = Rc<std::cell::RefCell<Option<greenloop::JoinHandle<()>>>>;
+type HandleSlot = Rc<RefCell<Option<greenloop::JoinHandle<()>>>>;
 
 /// Cancels the task it lives in when dropped: a re-entrant cancel.
 struct CancelSelfOnDrop {
@@ -827,7 +827,7 @@ impl Drop for CancelSelfOnDrop {
 }
 
 fn self_cancelling_task(ex: &Executor) -> (HandleSlot, Rc<Cell<u32>>) {
-    let me = Rc::new(std::cell::RefCell::new(None));
+    let me = Rc::new(RefCell::new(None));
     let drops = Rc::new(Cell::new(0));
     let guard = CancelSelfOnDrop {
         me: me.clone(),
@@ -963,4 +963,87 @@ fn issue_2_a_block_on_future_that_woke_itself_leaves_no_stale_entry() {
         Poll::Ready(())
     }));
     assert_eq!(polls.get(), 2, "one wake, one poll");
+}
+
+thread_local! {
+    /// The executor of the two tests below, reachable from a future's destructor.
+    static HOSTED: RefCell<Option<Executor>> = const { RefCell::new(None) };
+}
+
+/// Runs a closure when dropped.
+struct OnDrop<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+#[test]
+fn a_host_cancel_whose_destructor_drops_the_executor_shuts_it_down_afterwards() {
+    HOSTED.with(|h| *h.borrow_mut() = Some(Executor::new()));
+    let dropped = Rc::new(Cell::new(0));
+    let (d1, d2) = (dropped.clone(), dropped.clone());
+    let (victim, bystander) = HOSTED.with(|h| {
+        let h = h.borrow();
+        let ex = h.as_ref().unwrap();
+        let victim = ex.spawn(async move {
+            let _g = OnDrop(move || {
+                d1.set(d1.get() + 1);
+                // Drops the executor in the middle of the cancel below.
+                drop(HOSTED.with(|h| h.borrow_mut().take()));
+            });
+            std::future::pending::<()>().await;
+        });
+        let bystander = ex.spawn(async move {
+            let _g = OnDrop(move || d2.set(d2.get() + 10));
+            std::future::pending::<()>().await;
+        });
+        ex.run_until_stalled();
+        (victim, bystander)
+    });
+    victim.cancel(); // from host code: nothing borrows the executor
+    assert_eq!(
+        dropped.get(),
+        11,
+        "the victim once, then the shutdown the cancel ran"
+    );
+    assert!(victim.is_finished() && bystander.is_finished());
+    assert!(HOSTED.with(|h| h.borrow().is_none()));
+}
+
+#[test]
+fn a_host_cancel_whose_destructor_ticks_the_executor_is_not_polled_meanwhile() {
+    HOSTED.with(|h| *h.borrow_mut() = Some(Executor::new()));
+    let polls = Rc::new(Cell::new(0));
+    let ticked = Rc::new(Cell::new(false));
+    let (p, t) = (polls.clone(), ticked.clone());
+    let handle = HOSTED.with(|h| {
+        let h = h.borrow();
+        let guard = OnDrop(move || {
+            HOSTED.with(|h| h.borrow().as_ref().unwrap().run_until_stalled());
+            t.set(true); // the tick returned (a panic in it would be swallowed by the cancel)
+        });
+        h.as_ref().unwrap().spawn(std::future::poll_fn(move |_| {
+            let _g = &guard;
+            p.set(p.get() + 1);
+            Poll::<()>::Pending
+        }))
+    });
+    handle.cancel(); // still queued: the tick in the destructor pops it mid-cancel
+    assert!(ticked.get());
+    assert_eq!(
+        polls.get(),
+        0,
+        "never polled while its future was being dropped"
+    );
+    assert!(handle.is_finished());
+    HOSTED.with(|h| {
+        let h = h.borrow();
+        let ex = h.as_ref().unwrap();
+        ex.run_until_stalled();
+        assert!(ex.is_empty(), "released");
+        assert!(ex.block_on(handle).unwrap_err().is_cancelled());
+    });
+    HOSTED.with(|h| drop(h.borrow_mut().take()));
 }
