@@ -379,3 +379,65 @@ fn deferred_waker_drops_free_the_cell_exactly_once() {
         "the handle's drop took the deferred references with it"
     );
 }
+
+thread_local! {
+    static RUN_ON_DROP: RefCell<Option<Executor>> = const { RefCell::new(None) };
+}
+
+/// A foreign join waker whose destructor runs the executor kept in `RUN_ON_DROP`.
+struct RunsTheExecutorWhenDropped;
+
+impl std::task::Wake for RunsTheExecutorWhenDropped {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl Drop for RunsTheExecutorWhenDropped {
+    fn drop(&mut self) {
+        RUN_ON_DROP.with(|ex| ex.borrow().as_ref().map(Executor::run_until_stalled));
+    }
+}
+
+/// The orders of leaving the first test leaves out, where the owner side's reference must
+/// still go exactly once (I2): the handle of a task cancelled while queued goes before the tick
+/// pops it; the executor releases the task in the middle of the handle's drop (the join
+/// waker's destructor runs it); a task owns its own handle when shutdown cancels it.
+#[test]
+fn the_owner_reference_goes_once_when_executor_and_handle_leave_interleaved() {
+    let ex = Executor::new();
+    let cells = |ex: &Executor| ex.core.arena.usage().1;
+
+    // Cancelled while queued, handle dropped first: the pop releases and frees it.
+    let handle = ex.spawn(async {});
+    handle.cancel();
+    drop(handle);
+    assert_eq!(cells(&ex), 1, "cancelled, still queued: not freed");
+    ex.run_until_stalled();
+    assert_eq!(cells(&ex), 0);
+
+    // The handle's drop lets a foreign waker go, whose destructor runs the task to its end
+    // and so to its release, before the handle clears HANDLE: the handle frees it.
+    RUN_ON_DROP.with(|slot| *slot.borrow_mut() = Some(ex));
+    let mut handle = RUN_ON_DROP.with(|ex| ex.borrow().as_ref().unwrap().spawn(async { 3u8 }));
+    let waker = Waker::from(Arc::new(RunsTheExecutorWhenDropped));
+    let pending = Pin::new(&mut handle).poll(&mut Context::from_waker(&waker));
+    assert!(pending.is_pending());
+    drop(waker); // the join slot holds the last clone
+    drop(handle);
+    let ex = RUN_ON_DROP.with(|slot| slot.borrow_mut().take()).unwrap();
+    assert_eq!(ex.len(), 0, "the task ran and was released");
+    ex.tick(); // takes back the cell the handle freed outside a tick
+    assert_eq!(cells(&ex), 0);
+
+    // A task that owns its own handle: shutdown's cancel drops the future and with it the
+    // handle, then releases the task, which frees it.
+    let slot: Rc<RefCell<Option<JoinHandle<()>>>> = Rc::default();
+    let own = slot.clone();
+    *slot.borrow_mut() = Some(ex.spawn(async move {
+        let _own = own;
+        std::future::pending::<()>().await;
+    }));
+    drop(slot);
+    ex.run_until_stalled();
+    assert_eq!(cells(&ex), 1);
+    drop(ex); // valgrind and Miri check that the cell is freed, once
+}
