@@ -25,7 +25,7 @@
 //!                  └──(5) wake: push, unless ───── IDLE: its waker is     COMPLETE: output stored
 //!                      already queued              held by whatever it    (or dropped if detached),
 //!                                                  waits on               JoinHandle's waker woken (6),
-//!                                                                         executor's reference released
+//!                                                                         released by the executor (I2)
 //!  Woken while RUNNING: only NOTIFIED is set; the task is queued at (3) when the poll returns.
 //!  cancel(): IDLE or queued → the future is dropped now → COMPLETE; RUNNING → dropped after (3).
 //! ```
@@ -56,7 +56,7 @@
 //!   the immutable `vtable`, `location`, the id (an atomic beside the state bits) and the
 //!   page's `shared`.
 //! - **I4 run queue.** A task is in the local run queue exactly when `SCHEDULED` is set, at most
-//!   once. A `SCHEDULED` task is never released, so the executor's reference keeps queued
+//!   once. A `SCHEDULED` task is never released, so the owner side's reference keeps queued
 //!   tasks alive. A task cancelled while queued stays queued, `COMPLETE`, until the tick pops
 //!   and releases it. Exception: during `Executor::drop` every task is unscheduled and the queue
 //!   is never popped again (it is discarded at the end), so its stale entries are never read.
@@ -710,14 +710,14 @@ impl Core {
                 break;
             }
             // In spawn order, so that destructors run in a predictable order.
-            // SAFETY: live tasks are alive (the executor's reference, I2); the id is immutable.
+            // SAFETY: live tasks are alive (the owner side's reference, I2); the id is immutable.
             live.sort_unstable_by_key(|task| unsafe { task.as_ref() }.id());
             for task in live {
                 // SAFETY: from `live_tasks` after `keep_pages`: its page is still alive.
                 if !unsafe { core.arena.is_live(task) } {
                     continue;
                 }
-                // SAFETY: live tasks are alive (the executor's reference, I2); owner thread.
+                // SAFETY: live tasks are alive (the owner side's reference, I2); owner thread.
                 let header = unsafe { task.as_ref() };
                 header.state.unschedule(); // it may have been spawned during this drop
                 if header.state.is_complete() {

@@ -262,7 +262,7 @@ impl Core {
     /// Calls `f` with a view of every live task (for diagnostics).
     pub(super) fn for_each_task(&self, mut f: impl FnMut(diag::TaskView<'_>)) {
         for task in self.arena.live_tasks() {
-            // SAFETY: live tasks are alive (the executor's reference, I2) and `f` runs no
+            // SAFETY: live tasks are alive (the owner side's reference, I2) and `f` runs no
             // user code, so none is released meanwhile; owner thread (I3).
             let header = unsafe { task.as_ref() };
             let name = match header.state.is_named() {
@@ -322,7 +322,8 @@ impl Core {
             StartPoll::Poll => {
                 self.trace(|| trace::TraceKind::Poll(Some(header.id())));
                 self.current.set(Some(task));
-                // SAFETY: start_poll set RUNNING (I6); the executor's reference keeps it alive.
+                // SAFETY: start_poll set RUNNING (I6); not released, so the owner side's
+                // reference keeps it alive (I2).
                 let poll = unsafe { Header::poll(task) };
                 self.current.set(None);
                 tick.polled += 1;
@@ -461,8 +462,8 @@ impl Core {
     /// # Safety
     /// Owner thread; the task is complete, not queued, not yet released.
     pub(super) unsafe fn release(&self, task: NonNull<Header>) {
-        // SAFETY: the owner side's reference, held until the drop_refs below, keeps it alive
-        // (I2).
+        // SAFETY: the owner side's reference keeps it alive (I2): the executor's share of it
+        // goes only at the end of this function, and the handle's, if any, outlives the call.
         let header = unsafe { task.as_ref() };
         let release = header.state.release();
         // SAFETY: owner thread; alive (above) and live until now.

@@ -63,7 +63,7 @@ pub(crate) enum Wake {
 pub(crate) enum StartPoll {
     /// Poll the future.
     Poll,
-    /// The task was cancelled while queued: release the executor's reference.
+    /// The task was cancelled while queued: release it (`Core::release`, I2).
     Release,
     /// Nothing: a cancel is dropping the future right now (see `start_poll`).
     Skip,

@@ -78,7 +78,8 @@ pub struct JoinHandle<T> {
 type NotSendOutput<T> = (Rc<()>, fn() -> T);
 
 impl<T> JoinHandle<T> {
-    /// Takes over the handle's reference to `task` (I2).
+    /// Takes over the handle's share of the owner side's reference to `task` (I2): the
+    /// state's `HANDLE` bit, which a new task has.
     pub(crate) fn new(task: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {
             task,
@@ -87,7 +88,8 @@ impl<T> JoinHandle<T> {
     }
 
     fn header(&self) -> &Header {
-        // SAFETY: the handle owns a reference, so the task is alive (I2).
+        // SAFETY: while the handle exists (`HANDLE`), the owner side's reference is not given
+        // up (I2), so the task is alive.
         unsafe { self.task.as_ref() }
     }
 
@@ -113,8 +115,9 @@ impl<T> JoinHandle<T> {
         match header.state.cancel() {
             Cancel::Nothing | Cancel::Deferred => {}
             Cancel::Now => {
-                // SAFETY: owner thread (a JoinHandle is !Send); the handle's reference keeps
-                // the task alive (I2); the borrow ends with this call.
+                // SAFETY: owner thread (a JoinHandle is !Send); the owner side's reference,
+                // not given up while the handle exists, keeps the task alive (I2); the borrow
+                // ends with this call.
                 let core = unsafe { Core::of(self.task) };
                 // The task is not complete, so its executor is alive (I10).
                 debug_assert!(core.is_some(), "an unfinished task outlived its executor");
@@ -123,7 +126,7 @@ impl<T> JoinHandle<T> {
                     // `Core` alive and runs the shutdown once the cancel is done (I10).
                     let _guard = CancelGuard::new(core);
                     // SAFETY: owner thread; not RUNNING and not COMPLETE (checked by
-                    // `State::cancel`, I6); the handle's reference keeps the task alive.
+                    // `State::cancel`, I6); the handle keeps the task alive (above).
                     unsafe { core.cancel(self.task) };
                 }
             }
@@ -194,6 +197,10 @@ impl<T> Drop for JoinHandle<T> {
         let dropped = header.state.drop_handle();
         if dropped.drop_output {
             // SAFETY: owner thread, complete: an output not yet taken is dropped here (I5).
+            // Alive: if the executor has let go, the owner side's reference is the handle's
+            // until the drop_refs below; if not, the executor still holds it (the task was
+            // cancelled while queued, I4), and nothing here can make it let go: the stage
+            // holds only that cancel's `JoinError`, whose drop runs no user code.
             unsafe { Header::drop_stage(self.task) };
         }
         if dropped.drop_refs > 0 {
