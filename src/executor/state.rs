@@ -30,7 +30,8 @@ const HANDLE: u64 = 1 << 4;
 /// `cancel()` was called while the task was `RUNNING` (a task cancelling itself); the future is
 /// dropped as soon as the poll returns.
 const CANCELLED: u64 = 1 << 5;
-/// The executor has given up its reference: the task left the executor's task list. Final.
+/// The executor has let go of the task: it left the executor's task list, and the owner side's
+/// reference (I2) goes with it if the `JoinHandle` is gone too. Final.
 const RELEASED: u64 = 1 << 6;
 /// The task has a name in the executor's name table.
 const NAMED: u64 = 1 << 7;
@@ -87,7 +88,7 @@ pub(crate) enum EndPoll {
 pub(crate) struct Complete {
     /// A `JoinHandle` exists and will take the output; otherwise drop the output now.
     pub(crate) keep_output: bool,
-    /// The task is not in the run queue, so the executor may release its reference now;
+    /// The task is not in the run queue, so the executor may release it now;
     /// otherwise the tick releases it when it pops the entry.
     pub(crate) release_now: bool,
 }
