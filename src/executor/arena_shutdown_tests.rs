@@ -330,3 +330,35 @@ fn a_waker_dropped_during_thread_local_destruction_with_the_executor_alive() {
     .join()
     .unwrap();
 }
+
+thread_local! {
+    static DROPPED_BY_A_DESTRUCTOR: RefCell<Option<Executor>> = const { RefCell::new(None) };
+}
+
+/// Drops the executor kept in `DROPPED_BY_A_DESTRUCTOR` when dropped.
+struct DropsTheExecutor;
+
+impl Drop for DropsTheExecutor {
+    fn drop(&mut self) {
+        drop(DROPPED_BY_A_DESTRUCTOR.with(|ex| ex.borrow_mut().take()));
+    }
+}
+
+/// `JoinHandle::cancel` takes an extra strong count of the executor's `Rc<Core>` (I9, I10).
+/// Under Miri (Stacked Borrows) this checks that the count is reached through the `Rc`'s own
+/// pointer, not one derived from a `&Core`, and that the `Core` the destructor's drop of the
+/// executor leaves to the cancel is shut down and freed once, after the cancel.
+#[test]
+fn a_host_cancel_that_drops_the_executor_keeps_its_core_until_the_shutdown() {
+    let ex = Executor::new();
+    let bystander = ex.spawn(std::future::pending::<()>());
+    let victim = ex.spawn(async {
+        let _drops = DropsTheExecutor;
+        std::future::pending::<()>().await;
+    });
+    ex.run_until_stalled();
+    DROPPED_BY_A_DESTRUCTOR.with(|slot| *slot.borrow_mut() = Some(ex));
+    victim.cancel();
+    assert!(DROPPED_BY_A_DESTRUCTOR.with(|slot| slot.borrow().is_none()));
+    assert!(victim.is_finished() && bystander.is_finished(), "shut down");
+}
