@@ -362,3 +362,30 @@ fn a_host_cancel_that_drops_the_executor_keeps_its_core_until_the_shutdown() {
     assert!(DROPPED_BY_A_DESTRUCTOR.with(|slot| slot.borrow().is_none()));
     assert!(victim.is_finished() && bystander.is_finished(), "shut down");
 }
+
+/// Waker references that shutdown's destructors drop on the owner thread are deferred (I2)
+/// while the task's handle holds the owner side's reference: the handle, dropped after the
+/// executor, takes them off with its own (300 of them, past a flush at 256), and a waker
+/// kept on another thread frees the cell last, after close (I14, I15).
+#[test]
+fn wakers_dropped_at_shutdown_are_taken_off_by_the_handle_that_outlives_it() {
+    let ex = Executor::new();
+    let slot = Rc::new(RefCell::new(None));
+    let first = ex.spawn(Parked {
+        waker: slot.clone(),
+    });
+    ex.run_until_stalled();
+    let waker = slot.borrow_mut().take().expect("polled once");
+    let clones: Vec<Waker> = (0..300).map(|_| waker.clone()).collect();
+    // Spawned second, so shutdown cancels it after `first`: its 300 wakers are dropped once
+    // the executor has released `first`, whose handle alone holds the owner reference.
+    ex.spawn(async move {
+        let _clones = clones;
+        std::future::pending::<()>().await;
+    });
+    ex.run_until_stalled();
+    drop(ex);
+    assert!(first.is_finished());
+    drop(first);
+    std::thread::spawn(move || drop(waker)).join().unwrap();
+}
