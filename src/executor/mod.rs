@@ -77,7 +77,9 @@
 //!   belongs to it is therefore on the owner thread, inside a tick or `block_on`, and may touch
 //!   the state and the run queue directly.
 //! - **I9 owner core.** `Shared::owner_core` points to the executor's `Core` while it exists and
-//!   is null afterwards; it is read and written only on the owner thread.
+//!   is null afterwards; it is read and written only on the owner thread. It is `Rc::as_ptr` of
+//!   the executor's `Rc<Core>`, with that whole allocation's provenance, so `JoinHandle::cancel`
+//!   rebuilds the `Rc` from it (never from a `&Core`, which covers only the `Core`).
 //! - **I10 shutdown.** Dropping the executor drops every future still alive, releases every
 //!   task, and closes the inject queue, so that later remote wakes just give up their reference;
 //!   the closing step runs in a drop guard, so it happens even if something unwinds. Hence an
