@@ -389,3 +389,44 @@ fn wakers_dropped_at_shutdown_are_taken_off_by_the_handle_that_outlives_it() {
     drop(first);
     std::thread::spawn(move || drop(waker)).join().unwrap();
 }
+
+/// Counts its drops.
+struct CountsDrops(Arc<AtomicUsize>);
+
+impl Drop for CountsDrops {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Spawns a pending task holding a `CountsDrops` when dropped (inside an executor).
+struct SpawnsWhenDropped(Arc<AtomicUsize>);
+
+impl Drop for SpawnsWhenDropped {
+    fn drop(&mut self) {
+        let counted = CountsDrops(self.0.clone());
+        drop(crate::spawn(async move {
+            let _counted = counted;
+            std::future::pending::<()>().await;
+        }));
+    }
+}
+
+/// The `on_wake` hook is dropped at the very end of shutdown (`CloseOnDrop`), still inside the
+/// executor: a task its destructor spawns is cancelled too, before the arena closes, so no
+/// future outlives its executor (I10) and valgrind sees no leak.
+#[test]
+fn a_task_spawned_by_the_hooks_destructor_at_shutdown_is_dropped_too() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ex = Executor::new();
+    let spawner = SpawnsWhenDropped(drops.clone());
+    ex.on_wake(move || {
+        let _ = &spawner;
+    });
+    drop(ex);
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the late task's future was dropped"
+    );
+}
