@@ -702,10 +702,17 @@ impl Core {
                 unsafe { task.as_ref() }.state.unschedule();
             }
         }
-        // Destructors may spawn, cancel or release other tasks: work from snapshots until no
-        // task is live, skipping those released in the meantime. Pages stay until the end,
-        // so that a snapshot's tasks can be checked even after they were freed.
+        // Pages stay until the end, so that a snapshot's tasks can be checked even after they
+        // were freed.
         core.arena.keep_pages();
+        core.cancel_live_tasks();
+    }
+
+    /// Shutdown's pass over the tasks: cancels or releases every live task. Destructors may
+    /// spawn, cancel or release other tasks: works from snapshots until no task is live,
+    /// skipping those released in the meantime. Inside `shut_down` (after `keep_pages`).
+    pub(super) fn cancel_live_tasks(&self) {
+        let core = self;
         loop {
             let mut live = core.arena.live_tasks();
             if live.is_empty() {
