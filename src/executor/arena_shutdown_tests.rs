@@ -330,3 +330,103 @@ fn a_waker_dropped_during_thread_local_destruction_with_the_executor_alive() {
     .join()
     .unwrap();
 }
+
+thread_local! {
+    static DROPPED_BY_A_DESTRUCTOR: RefCell<Option<Executor>> = const { RefCell::new(None) };
+}
+
+/// Drops the executor kept in `DROPPED_BY_A_DESTRUCTOR` when dropped.
+struct DropsTheExecutor;
+
+impl Drop for DropsTheExecutor {
+    fn drop(&mut self) {
+        drop(DROPPED_BY_A_DESTRUCTOR.with(|ex| ex.borrow_mut().take()));
+    }
+}
+
+/// `JoinHandle::cancel` takes an extra strong count of the executor's `Rc<Core>` (I9, I10).
+/// Under Miri (Stacked Borrows) this checks that the count is reached through the `Rc`'s own
+/// pointer, not one derived from a `&Core`, and that the `Core` the destructor's drop of the
+/// executor leaves to the cancel is shut down and freed once, after the cancel.
+#[test]
+fn a_host_cancel_that_drops_the_executor_keeps_its_core_until_the_shutdown() {
+    let ex = Executor::new();
+    let bystander = ex.spawn(std::future::pending::<()>());
+    let victim = ex.spawn(async {
+        let _drops = DropsTheExecutor;
+        std::future::pending::<()>().await;
+    });
+    ex.run_until_stalled();
+    DROPPED_BY_A_DESTRUCTOR.with(|slot| *slot.borrow_mut() = Some(ex));
+    victim.cancel();
+    assert!(DROPPED_BY_A_DESTRUCTOR.with(|slot| slot.borrow().is_none()));
+    assert!(victim.is_finished() && bystander.is_finished(), "shut down");
+}
+
+/// Waker references that shutdown's destructors drop on the owner thread are deferred (I2)
+/// while the task's handle holds the owner side's reference: the handle, dropped after the
+/// executor, takes them off with its own (300 of them, past a flush at 256), and a waker
+/// kept on another thread frees the cell last, after close (I14, I15).
+#[test]
+fn wakers_dropped_at_shutdown_are_taken_off_by_the_handle_that_outlives_it() {
+    let ex = Executor::new();
+    let slot = Rc::new(RefCell::new(None));
+    let first = ex.spawn(Parked {
+        waker: slot.clone(),
+    });
+    ex.run_until_stalled();
+    let waker = slot.borrow_mut().take().expect("polled once");
+    let clones: Vec<Waker> = (0..300).map(|_| waker.clone()).collect();
+    // Spawned second, so shutdown cancels it after `first`: its 300 wakers are dropped once
+    // the executor has released `first`, whose handle alone holds the owner reference.
+    ex.spawn(async move {
+        let _clones = clones;
+        std::future::pending::<()>().await;
+    });
+    ex.run_until_stalled();
+    drop(ex);
+    assert!(first.is_finished());
+    drop(first);
+    std::thread::spawn(move || drop(waker)).join().unwrap();
+}
+
+/// Counts its drops.
+struct CountsDrops(Arc<AtomicUsize>);
+
+impl Drop for CountsDrops {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Spawns a pending task holding a `CountsDrops` when dropped (inside an executor).
+struct SpawnsWhenDropped(Arc<AtomicUsize>);
+
+impl Drop for SpawnsWhenDropped {
+    fn drop(&mut self) {
+        let counted = CountsDrops(self.0.clone());
+        drop(crate::spawn(async move {
+            let _counted = counted;
+            std::future::pending::<()>().await;
+        }));
+    }
+}
+
+/// The `on_wake` hook is dropped at the very end of shutdown (`CloseOnDrop`), still inside the
+/// executor: a task its destructor spawns is cancelled too, before the arena closes, so no
+/// future outlives its executor (I10) and valgrind sees no leak.
+#[test]
+fn a_task_spawned_by_the_hooks_destructor_at_shutdown_is_dropped_too() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let ex = Executor::new();
+    let spawner = SpawnsWhenDropped(drops.clone());
+    ex.on_wake(move || {
+        let _ = &spawner;
+    });
+    drop(ex);
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "the late task's future was dropped"
+    );
+}

@@ -77,7 +77,9 @@
 //!   belongs to it is therefore on the owner thread, inside a tick or `block_on`, and may touch
 //!   the state and the run queue directly.
 //! - **I9 owner core.** `Shared::owner_core` points to the executor's `Core` while it exists and
-//!   is null afterwards; it is read and written only on the owner thread.
+//!   is null afterwards; it is read and written only on the owner thread. It is `Rc::as_ptr` of
+//!   the executor's `Rc<Core>`, with that whole allocation's provenance, so `JoinHandle::cancel`
+//!   rebuilds the `Rc` from it (never from a `&Core`, which covers only the `Core`).
 //! - **I10 shutdown.** Dropping the executor drops every future still alive, releases every
 //!   task, and closes the inject queue, so that later remote wakes just give up their reference;
 //!   the closing step runs in a drop guard, so it happens even if something unwinds. Hence an
@@ -700,10 +702,17 @@ impl Core {
                 unsafe { task.as_ref() }.state.unschedule();
             }
         }
-        // Destructors may spawn, cancel or release other tasks: work from snapshots until no
-        // task is live, skipping those released in the meantime. Pages stay until the end,
-        // so that a snapshot's tasks can be checked even after they were freed.
+        // Pages stay until the end, so that a snapshot's tasks can be checked even after they
+        // were freed.
         core.arena.keep_pages();
+        core.cancel_live_tasks();
+    }
+
+    /// Shutdown's pass over the tasks: cancels or releases every live task. Destructors may
+    /// spawn, cancel or release other tasks: works from snapshots until no task is live,
+    /// skipping those released in the meantime. Inside `shut_down` (after `keep_pages`).
+    pub(super) fn cancel_live_tasks(&self) {
+        let core = self;
         loop {
             let mut live = core.arena.live_tasks();
             if live.is_empty() {

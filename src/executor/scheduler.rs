@@ -534,8 +534,13 @@ impl Drop for CloseOnDrop<'_> {
             drop(entry); // gives up the entry's reference
         }
         core.inject.borrow_mut().clear();
-        // User code: their destructors may do anything, panic included.
+        // User code: their destructors may do anything, panic included, and spawn (still
+        // inside the executor): such tasks are cancelled too, before the arena closes (I10).
+        // Not while unwinding: shutdown's pass may be what unwound, leaving a task mid-cancel.
         drop(host);
+        if !std::thread::panicking() {
+            core.cancel_live_tasks();
+        }
     }
 }
 

@@ -115,19 +115,17 @@ impl<T> JoinHandle<T> {
         match header.state.cancel() {
             Cancel::Nothing | Cancel::Deferred => {}
             Cancel::Now => {
+                // The future's destructor may drop the executor: the guard keeps the `Core`
+                // alive and runs the shutdown once the cancel is done (I10).
                 // SAFETY: owner thread (a JoinHandle is !Send); the owner side's reference,
-                // not given up while the handle exists, keeps the task alive (I2); the borrow
-                // ends with this call.
-                let core = unsafe { Core::of(self.task) };
+                // not given up while the handle exists, keeps the task alive (I2).
+                let guard = unsafe { CancelGuard::of(self.task) };
                 // The task is not complete, so its executor is alive (I10).
-                debug_assert!(core.is_some(), "an unfinished task outlived its executor");
-                if let Some(core) = core {
-                    // The future's destructor may drop the executor: the guard keeps the
-                    // `Core` alive and runs the shutdown once the cancel is done (I10).
-                    let _guard = CancelGuard::new(core);
+                debug_assert!(guard.is_some(), "an unfinished task outlived its executor");
+                if let Some(guard) = guard {
                     // SAFETY: owner thread; not RUNNING and not COMPLETE (checked by
                     // `State::cancel`, I6); the handle keeps the task alive (above).
-                    unsafe { core.cancel(self.task) };
+                    unsafe { guard.core.cancel(self.task) };
                 }
             }
         }
@@ -229,16 +227,27 @@ struct CancelGuard {
 }
 
 impl CancelGuard {
-    fn new(core: &Core) -> CancelGuard {
-        let ptr: *const Core = core;
-        // SAFETY: a `Core` found through `Core::of` is its executor's `Rc<Core>` allocation
-        // (`Shared::owner_core` is `Rc::as_ptr` of it, I9), alive now. This `Rc` is borrowed
-        // (never dropped); its clone, one more strong count, keeps the `Core` alive until
-        // this guard drops.
+    /// A guard on the executor of `task`, or `None` if it is gone.
+    ///
+    /// The `Rc` is rebuilt from the raw `Shared::owner_core` pointer itself, never from a
+    /// `&Core`: a reference covers only the `Core`, and under Stacked Borrows a pointer derived
+    /// from it may not reach the `Rc`'s counts in front of it.
+    ///
+    /// # Safety
+    /// Owner thread; the caller holds a reference to `task` (I2).
+    unsafe fn of(task: NonNull<Header>) -> Option<CancelGuard> {
+        // SAFETY: alive per the caller, so its `Shared` is (I14).
+        let ptr = unsafe { Header::shared(task) }.owner_core();
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: non-null, so it is `Rc::as_ptr` of the executor's live `Rc<Core>` (I9; owner
+        // thread), with that allocation's provenance. This `Rc` is borrowed (never dropped);
+        // its clone, one more strong count, keeps the `Core` alive until this guard drops.
         let executors = std::mem::ManuallyDrop::new(unsafe { Rc::from_raw(ptr) });
         let core = Rc::clone(&executors);
         core.cancels.set(core.cancels.get() + 1);
-        CancelGuard { core }
+        Some(CancelGuard { core })
     }
 }
 
