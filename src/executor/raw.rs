@@ -260,9 +260,34 @@ impl Header {
         unsafe { dealloc(this) }
     }
 
-    /// Marks the task as having an inject-queue entry; false if it already had one. Any thread.
-    pub(crate) fn set_remote_queued(&self) -> bool {
-        self.refs.fetch_or(REMOTE_QUEUED, Ordering::AcqRel) & REMOTE_QUEUED == 0
+    /// Marks the task as having an inject-queue entry and adds the entry's reference, in one
+    /// atomic step; false (and nothing changed) if it already had one. Any thread. One step,
+    /// so that a reader of `refs` (the deadlock check) never sees the flag without the
+    /// reference it stands for.
+    ///
+    /// # Safety
+    /// The caller holds or borrows a reference, so `this` is alive (I2).
+    pub(crate) unsafe fn set_remote_queued(this: NonNull<Header>) -> bool {
+        // SAFETY: alive per the caller.
+        let header = unsafe { this.as_ref() };
+        let mut refs = header.refs.load(Ordering::Relaxed);
+        loop {
+            if refs & REMOTE_QUEUED != 0 {
+                return false;
+            }
+            if refs & COUNT >= COUNT / 2 {
+                std::process::abort(); // as in `add_ref`
+            }
+            match header.refs.compare_exchange_weak(
+                refs,
+                (refs + 1) | REMOTE_QUEUED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => refs = now,
+            }
+        }
     }
 
     /// The inject-queue entry is gone (drained, or refused). Any thread.

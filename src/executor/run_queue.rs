@@ -545,13 +545,13 @@ impl Shared {
 /// # Safety
 /// The caller holds or borrows a reference to `task` (I2).
 pub(crate) unsafe fn wake_remote(task: NonNull<Header>) {
-    // SAFETY: alive per the caller (I2); the flag is atomic (I3).
-    let header = unsafe { task.as_ref() };
-    if !header.set_remote_queued() {
+    // SAFETY: alive per the caller (I2); the flag and the count are atomic (I3). The new
+    // reference belongs to the entry.
+    if !unsafe { Header::set_remote_queued(task) } {
         return; // Already in the inject queue: one entry is enough.
     }
-    // SAFETY: the caller's reference keeps the task alive; the new one belongs to the entry.
-    unsafe { Header::add_ref(task) };
+    // SAFETY: alive per the caller (I2).
+    let header = unsafe { task.as_ref() };
     // SAFETY: the caller's reference keeps the task, its page and `Shared` alive (I14).
     let shared = unsafe { Header::shared(task) };
     if let Err(entry) = shared.push(Inject::Task(TaskRef(task))) {
