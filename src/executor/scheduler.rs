@@ -489,11 +489,7 @@ impl Core {
     pub(crate) unsafe fn drop_waker_ref(&self, task: NonNull<Header>) {
         // SAFETY: alive: the caller's reference (I2); owner thread (I3).
         let header = unsafe { task.as_ref() };
-        let drop_now = if header.state.owner_ref_held() {
-            header.state.defer_drop()
-        } else {
-            1
-        };
+        let drop_now = header.state.defer_drop();
         if drop_now > 0 {
             // SAFETY: the caller's reference (and any deferred ones taken with it); a
             // deferred flush never frees: the owner side's reference is still counted.

@@ -284,21 +284,18 @@ impl State {
         ((s >> DEFERRED_SHIFT) & DEFERRED_MAX) as u32 + 1
     }
 
-    /// Whether the owner side's reference is still held: by the executor (not yet
-    /// `RELEASED`) or by the `JoinHandle`.
-    pub(crate) fn owner_ref_held(&self) -> bool {
-        let s = self.get();
-        s & RELEASED == 0 || s & HANDLE != 0
-    }
-
-    /// A waker reference is dropped on the owner thread, with the executor running, while the
-    /// owner side's reference is held: instead of an atomic decrement of `Header::refs`, count
-    /// it here (I2); whichever of executor and handle leaves last takes the count off with
-    /// its own reference. Returns how many references the caller must take off `refs` now:
-    /// none, or, when the count is full, all of them and this one.
+    /// A waker reference is dropped on the owner thread, with the executor running. While the
+    /// owner side's reference is held (by the executor, not yet `RELEASED`, or by the
+    /// `JoinHandle`), count it here instead of an atomic decrement of `Header::refs` (I2);
+    /// whichever of executor and handle leaves last takes the count off with its own
+    /// reference. Returns how many references the caller must take off `refs` now: none; all
+    /// of them and this one when the count is full; or just this one when the owner side's
+    /// reference is gone, so that nothing could take a count off later.
     pub(crate) fn defer_drop(&self) -> u32 {
         let s = self.get();
-        debug_assert!(self.owner_ref_held(), "a drop deferred past the owner side");
+        if s & RELEASED != 0 && s & HANDLE == 0 {
+            return 1;
+        }
         let deferred = (s >> DEFERRED_SHIFT) & DEFERRED_MAX;
         if deferred < DEFERRED_MAX {
             self.set(s + (1 << DEFERRED_SHIFT));
